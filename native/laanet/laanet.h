@@ -1,0 +1,58 @@
+// LAA-Net: EfficientNet-B4 + E-FPN + {hm, cls, cstency} heads (spec §2).
+// Module names reproduce the official state_dict keys, so loading an official
+// checkpoint is a name-for-name copy.
+#pragma once
+#include <torch/torch.h>
+
+#include "laanet/efficientnet.h"
+#include "laanet/efpn.h"
+#include "laanet/state_dict.h"
+
+namespace laa {
+
+inline constexpr int64_t kInputSize = 384;    // the released configs
+inline constexpr int64_t kHeatmapSize = 96;   // input / 4
+inline constexpr int64_t kEmbeddingDim = 256;
+inline constexpr double kEfpnDropout = 0.4;        // B4 dropout_rate, reused on the E-FPN inputs
+inline constexpr double kDropConnectRate = 0.2;
+
+struct HeadSet {
+  bool hm = true, cls = true, cstency = true;
+};
+
+struct LaaNetOutput {
+  torch::Tensor hm;       // N×1×96×96 logits
+  torch::Tensor cls;      // N×1 logit
+  torch::Tensor cstency;  // N×256×96×96 embeddings
+  // Filled only when asked for (parity checks, research).
+  Endpoints endpoints;
+  torch::Tensor deconv[4];  // D1 (after ReLU), D2, D3 (before gating), D4 (after ReLU)
+};
+
+class LaaNetImpl : public torch::nn::Module {
+ public:
+  LaaNetImpl();
+  LaaNetOutput forward(const torch::Tensor& x, const HeadSet& heads = {},
+                       bool keep_intermediates = false);
+  Endpoints extract_endpoints(const torch::Tensor& x);
+
+  torch::nn::Conv2d _conv_stem{nullptr};
+  torch::nn::BatchNorm2d _bn0{nullptr};
+  torch::nn::ModuleList _blocks{nullptr};
+  torch::nn::Conv2d _conv_head{nullptr};
+  torch::nn::BatchNorm2d _bn1{nullptr};
+  InceptionBlock inception_block{nullptr};
+  torch::nn::Sequential deconv_1{nullptr}, deconv_2{nullptr}, deconv_3{nullptr};
+  Deconv4 deconv_4{nullptr};
+  torch::nn::Sequential hm{nullptr}, cls{nullptr}, cstency{nullptr};
+
+  Pad4 stem_pad;
+  std::vector<MBConvBlock> blocks;  // typed views of _blocks
+};
+TORCH_MODULE(LaaNet);
+
+// Number of parameter tensors of the backbone (`_conv_stem` .. `_bn1.bias`):
+// what the official code freezes during warm-up (spec §5).
+inline constexpr int64_t kBackboneParamTensors = 416;
+
+}  // namespace laa

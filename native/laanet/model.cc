@@ -1,0 +1,138 @@
+#include "laanet/model.h"
+
+#include <sys/stat.h>
+
+#include <cstring>
+#include <fstream>
+
+#include "laanet/checkpoint.h"
+#include "laanet/errors.h"
+#include "laanet/pth_reader.h"
+#include "laanet/safetensors.h"
+
+namespace laa {
+
+torch::ScalarType parse_dtype(const std::string& name) {
+  if (name == "float32") return torch::kFloat32;
+  if (name == "float64") return torch::kFloat64;
+  if (name == "bfloat16") return torch::kBFloat16;
+  if (name == "float16") return torch::kFloat16;
+  throw Error(codes::kArg, "Expected dtype 'float32', 'float64' or 'bfloat16' but received '" + name + "'");
+}
+
+std::string dtype_name(torch::ScalarType t) {
+  switch (t) {
+    case torch::kFloat32: return "float32";
+    case torch::kFloat64: return "float64";
+    case torch::kBFloat16: return "bfloat16";
+    case torch::kFloat16: return "float16";
+    default: return c10::toString(t);
+  }
+}
+
+torch::Device parse_device(const std::string& name) {
+  if (name == "cpu") return torch::kCPU;
+  if (name == "cuda" || name == "auto") {
+    if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
+    if (name == "auto") return torch::kCPU;
+    throw Error(codes::kDevice,
+                "device 'cuda' was requested but the LibTorch in use has no CUDA support or no GPU is "
+                "visible; build against a CUDA LibTorch (LAA_NATIVE_LIBTORCH) or use device 'cpu'/'auto'");
+  }
+  throw Error(codes::kArg, "Expected device 'cpu', 'cuda' or 'auto' but received '" + name + "'");
+}
+
+void apply_threads(int threads) {
+  if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+}
+
+Model::Model(const ModelOptions& opts) {
+  dtype_ = parse_dtype(opts.dtype);
+  if (dtype_ == torch::kFloat16) throw Error(codes::kArg, "float16 compute is not supported; use 'bfloat16'");
+  device_ = parse_device(opts.device);
+  net_->eval();
+  source_ = "random";
+}
+
+void Model::place() {
+  net_->to(device_);
+  // Integer buffers (num_batches_tracked) keep their dtype through to(dtype).
+  net_->to(dtype_);
+  net_->eval();
+}
+
+namespace {
+bool file_exists(const std::string& path) {
+  struct stat st;
+  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
+}
+}  // namespace
+
+std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
+  if (!file_exists(path)) throw Error(codes::kNotFound, "weights file '" + path + "' does not exist");
+  auto model = std::make_unique<Model>(opts);
+  model->net_->to(torch::kFloat64);  // copy at full precision, then cast once
+  if (looks_like_safetensors(path)) {
+    SafetensorsFile file = read_safetensors(path);
+    auto arch = file.metadata.find("architecture");
+    if (arch != file.metadata.end() && arch->second != "laa-net-efficientnet-b4-efpn")
+      throw Error(codes::kWeights, "'" + path + "' holds weights for architecture '" + arch->second +
+                                       "', expected 'laa-net-efficientnet-b4-efpn'");
+    load_official(*model->net_, file.tensors);
+    model->metadata_ = std::move(file.metadata);
+  } else {
+    PthCheckpoint ckpt = read_pth(path);
+    load_official(*model->net_, ckpt.state_dict);
+    model->metadata_["format"] = "pytorch-checkpoint";
+    if (ckpt.epoch >= 0) model->metadata_["epoch"] = std::to_string(ckpt.epoch);
+  }
+  model->source_ = path;
+  model->place();
+  return model;
+}
+
+std::unique_ptr<Model> Model::reference(uint64_t seed, const ModelOptions& opts) {
+  auto model = std::make_unique<Model>(opts);
+  model->net_->to(torch::kFloat64);
+  fill_reference_weights(*model->net_, seed);
+  model->source_ = "fill-rule:" + std::to_string(seed);
+  model->metadata_["weights"] = "fixture fill rule, seed " + std::to_string(seed) + " (untrained)";
+  model->place();
+  return model;
+}
+
+LaaNetOutput Model::forward(const ForwardRequest& req) {
+  const auto& x = req.input;
+  if (x.dim() != 4 || x.size(1) != 3)
+    throw Error(codes::kShape, "Expected an input of shape [n, 3, height, width] but received " +
+                                   c10::str(x.sizes()));
+  if (x.size(0) < 1 || x.size(2) % 32 || x.size(3) % 32 || x.size(2) < 64 || x.size(3) < 64)
+    throw Error(codes::kShape, "Expected a batch of at least 1 and height/width that are multiples of 32 "
+                               "(at least 64; the official model uses 384) but received " + c10::str(x.sizes()));
+  torch::InferenceMode guard;
+  auto out = net_->forward(x.to(device_, dtype_), req.heads, req.intermediates);
+  return out;
+}
+
+void Model::save(const std::string& path, const std::string& dtype) {
+  const torch::ScalarType target = dtype.empty() ? dtype_ : parse_dtype(dtype);
+  StateDict sd = official_state_dict(*net_);
+  for (auto& kv : sd) {
+    kv.second = kv.second.detach().to(torch::kCPU);
+    if (kv.second.is_floating_point()) kv.second = kv.second.to(target);
+  }
+  auto meta = metadata_;
+  meta["architecture"] = "laa-net-efficientnet-b4-efpn";
+  meta["input_size"] = std::to_string(kInputSize);
+  meta["format_version"] = "1";
+  meta["dtype"] = dtype_name(target);
+  write_safetensors(path, sd, meta);
+}
+
+int64_t Model::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : net_->parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace laa

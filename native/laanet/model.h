@@ -1,0 +1,66 @@
+// A loaded LAA-Net: the module plus its dtype and device, and the entry
+// points the Node binding calls from worker threads.
+#pragma once
+#include <map>
+#include <memory>
+#include <mutex>
+#include <string>
+
+#include "laanet/laanet.h"
+
+namespace laa {
+
+struct ModelOptions {
+  std::string dtype = "float32";  // float32 | float64 | bfloat16
+  std::string device = "cpu";     // cpu | cuda | auto
+  int threads = 0;                // 0: leave LibTorch's setting alone
+};
+
+struct ForwardRequest {
+  torch::Tensor input;  // N×3×H×W, float32 or float64, CPU
+  HeadSet heads;
+  bool intermediates = false;
+};
+
+class Model {
+ public:
+  // Random (PyTorch default init) weights.
+  explicit Model(const ModelOptions& opts);
+
+  // Reads a .safetensors or an official .pth checkpoint.
+  static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& opts);
+  // The fixture fill rule's deterministic weights (tests, demos).
+  static std::unique_ptr<Model> reference(uint64_t seed, const ModelOptions& opts);
+
+  LaaNetOutput forward(const ForwardRequest& req);
+  // Saves the official 803-key layout; dtype "" keeps the model's dtype.
+  void save(const std::string& path, const std::string& dtype);
+
+  torch::ScalarType dtype() const { return dtype_; }
+  torch::Device device() const { return device_; }
+  const std::map<std::string, std::string>& metadata() const { return metadata_; }
+  std::string source() const { return source_; }
+  int64_t parameter_count() const;
+  LaaNet& net() { return net_; }
+  std::mutex& mutex() { return mutex_; }
+
+ private:
+  void place();  // move to dtype/device after the weights are in
+
+  LaaNet net_;
+  torch::ScalarType dtype_ = torch::kFloat32;
+  torch::Device device_ = torch::kCPU;
+  std::map<std::string, std::string> metadata_;
+  std::string source_;
+  mutable std::mutex mutex_;
+};
+
+torch::ScalarType parse_dtype(const std::string& name);
+std::string dtype_name(torch::ScalarType t);  // inverse of parse_dtype
+torch::Device parse_device(const std::string& name);
+
+// at::set_num_threads is per OS thread under OpenMP, so worker threads call
+// this before every piece of work.
+void apply_threads(int threads);
+
+}  // namespace laa

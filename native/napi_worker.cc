@@ -1,0 +1,64 @@
+#include "napi_worker.h"
+
+#include <torch/torch.h>
+
+#include "laanet/errors.h"
+
+namespace laa_node {
+
+bool capture(const std::function<void()>& fn, NativeFailure& failure) {
+  try {
+    fn();
+    return true;
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const laa::Error& e) {
+    failure = {e.code, e.what()};
+  } catch (const c10::Error& e) {
+    // what_without_backtrace keeps the message a user can act on.
+    failure = {laa::codes::kInternal, std::string("LibTorch: ") + e.what_without_backtrace()};
+  } catch (const std::bad_alloc&) {
+    failure = {"ENOMEM", "out of memory"};
+  } catch (const std::exception& e) {
+    failure = {laa::codes::kInternal, e.what()};
+  } catch (...) {
+    failure = {laa::codes::kInternal, "unknown native exception"};
+  }
+  return false;
+}
+
+Napi::Error make_error(Napi::Env env, const NativeFailure& f) {
+  Napi::Error err = Napi::Error::New(env, f.message);
+  err.Set("code", Napi::String::New(env, f.code));
+  return err;
+}
+
+void throw_failure(Napi::Env env, const NativeFailure& f) { throw make_error(env, f); }
+
+void PromiseWorker::Execute() {
+  failed_ = !capture([this] { Run(); }, failure_);
+}
+
+void PromiseWorker::OnOK() {
+  Napi::Env env = Env();
+  Napi::HandleScope scope(env);
+  if (failed_) {
+    deferred_.Reject(make_error(env, failure_).Value());
+    return;
+  }
+  Napi::Value result;
+  NativeFailure f;
+  bool ok = false;
+  try {
+    ok = capture([&] { result = Result(env); }, f);
+  } catch (const Napi::Error& e) {  // a JavaScript exception while building the result
+    deferred_.Reject(e.Value());
+    return;
+  }
+  if (ok) deferred_.Resolve(result);
+  else deferred_.Reject(make_error(env, f).Value());
+}
+
+void PromiseWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }
+
+}  // namespace laa_node

@@ -1,0 +1,69 @@
+/**
+ * Errors thrown by laa-native. Every error has a stable `code`; native
+ * failures (LibTorch, the checkpoint readers) arrive with the code the C++
+ * core gave them.
+ */
+export type LaaErrorCode =
+  | 'ENOENT' // a file that does not exist
+  | 'ECORRUPT' // a file that cannot be parsed
+  | 'EUNSAFE' // a checkpoint that asks to run code
+  | 'EWEIGHTS' // weights that do not fit the architecture
+  | 'ESHAPE' // an input tensor of the wrong shape
+  | 'EINVAL' // a bad argument
+  | 'EDEVICE' // CUDA requested but unavailable
+  | 'EDISPOSED' // the object was disposed
+  | 'ENOMEM'
+  | 'ABORT_ERR'
+  | 'EBINDING' // the native addon could not be loaded
+  | 'EINTERNAL';
+
+export class LaaError extends Error {
+  readonly code: LaaErrorCode;
+  constructor(code: LaaErrorCode, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'LaaError';
+    this.code = code;
+  }
+}
+
+/** Thrown when an object is used after `dispose()`. */
+export class DisposedError extends LaaError {
+  constructor(what: string) {
+    super('EDISPOSED', `${what} has been disposed`);
+    this.name = 'DisposedError';
+  }
+}
+
+/** Thrown when an AbortSignal cancels a call. */
+export class AbortError extends LaaError {
+  constructor(reason?: unknown) {
+    super('ABORT_ERR', 'The operation was aborted', { cause: reason });
+    this.name = 'AbortError';
+  }
+}
+
+const KNOWN = new Set<string>([
+  'ENOENT', 'ECORRUPT', 'EUNSAFE', 'EWEIGHTS', 'ESHAPE', 'EINVAL', 'EDEVICE', 'EDISPOSED', 'ENOMEM',
+  'ABORT_ERR', 'EBINDING', 'EINTERNAL',
+]);
+
+/**
+ * Re-throws a native error as a LaaError whose stack points at the caller
+ * (captured before the native call, as sharp does).
+ */
+export function fromNative(err: unknown, callSite: Error): LaaError {
+  if (err instanceof LaaError) return err;
+  const e = err as { code?: string; message?: string; name?: string };
+  const code = (e && typeof e.code === 'string' && KNOWN.has(e.code) ? e.code : 'EINTERNAL') as LaaErrorCode;
+  const out =
+    code === 'EDISPOSED' ? new DisposedError('this object') : new LaaError(code, e?.message ?? String(err), { cause: err });
+  if (code === 'EDISPOSED') out.message = e?.message ?? out.message;
+  out.stack = `${out.name} [${code}]: ${out.message}\n${(callSite.stack ?? '').split('\n').slice(1).join('\n')}`;
+  return out;
+}
+
+/** Builds the error for a bad argument, sharp style: what was expected, what was received. */
+export function invalidArgument(name: string, expected: string, received: unknown): LaaError {
+  const got = typeof received === 'string' ? `'${received}'` : typeof received === 'object' ? Object.prototype.toString.call(received) : String(received);
+  return new LaaError('EINVAL', `Expected ${expected} for ${name} but received ${got}`);
+}

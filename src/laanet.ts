@@ -1,0 +1,192 @@
+import * as os from 'node:os';
+import { AbortError, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
+import { binding, type NativeLaaNet } from './native';
+
+export type DType = 'float32' | 'float64' | 'bfloat16';
+export type Device = 'cpu' | 'cuda' | 'auto';
+export type HeadName = 'cls' | 'hm' | 'cstency';
+
+/** A dense row-major tensor. Inputs may be float32 or float64. */
+export interface Tensor {
+  data: Float32Array | Float64Array;
+  shape: number[];
+}
+
+export interface LoadOptions {
+  /** Compute precision. `float64` matches the official code bit for bit; `bfloat16` is the fast CPU option. Default `float32`. */
+  dtype?: DType;
+  /** `cuda` fails with EDEVICE when the LibTorch in use has no CUDA; `auto` picks CUDA when present. Default `cpu`. */
+  device?: Device;
+  /** LibTorch intra-op threads used by this model's work. Default: the machine's cores. */
+  threads?: number;
+}
+
+export interface ForwardOptions {
+  /** Heads to compute. Default `['cls', 'hm', 'cstency']`; scoring needs only `cls`. */
+  heads?: HeadName[];
+  /** Also return the backbone endpoints and E-FPN stage outputs (parity checks, research). */
+  intermediates?: boolean;
+  signal?: AbortSignal;
+}
+
+export interface ForwardFeatures {
+  /** Backbone features fed to the E-FPN: 56@H/8, 160@H/16, 448@H/32, 1792@H/32. */
+  reduction_3: Tensor;
+  reduction_4: Tensor;
+  reduction_5: Tensor;
+  reduction_6: Tensor;
+  /** E-FPN stage outputs (deconv_4 is the heads' input). */
+  deconv_1: Tensor;
+  deconv_2: Tensor;
+  deconv_3: Tensor;
+  deconv_4: Tensor;
+}
+
+export interface ForwardResult {
+  /** Classification logit, [n, 1]. sigmoid(cls) = P(fake). */
+  cls?: Tensor;
+  /** Artifact heatmap logits, [n, 1, H/4, W/4]. */
+  hm?: Tensor;
+  /** Self-consistency embeddings, [n, 256, H/4, W/4]. */
+  cstency?: Tensor;
+  features?: ForwardFeatures;
+}
+
+export interface ModelInfo {
+  dtype: DType;
+  device: string;
+  /** The weights file, or a description of generated weights. */
+  source: string;
+  parameters: number;
+  metadata: Record<string, string>;
+}
+
+const HEADS: readonly HeadName[] = ['cls', 'hm', 'cstency'];
+const DTYPES: readonly DType[] = ['float32', 'float64', 'bfloat16'];
+const DEVICES: readonly Device[] = ['cpu', 'cuda', 'auto'];
+
+/** The fixture fill rule's seed (fixtures/README.md). */
+export const REFERENCE_SEED = 20261125n;
+
+function nativeOptions(opts: LoadOptions = {}) {
+  const dtype = opts.dtype ?? 'float32';
+  if (!DTYPES.includes(dtype)) throw invalidArgument('options.dtype', `one of ${DTYPES.join(', ')}`, dtype);
+  const device = opts.device ?? 'cpu';
+  if (!DEVICES.includes(device)) throw invalidArgument('options.device', `one of ${DEVICES.join(', ')}`, device);
+  const threads = opts.threads ?? os.availableParallelism();
+  if (!Number.isInteger(threads) || threads < 1 || threads > 1024)
+    throw invalidArgument('options.threads', 'an integer between 1 and 1024', threads);
+  return { dtype, device, threads };
+}
+
+function checkSignal(signal?: AbortSignal) {
+  if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+/**
+ * The LAA-Net network (EfficientNet-B4 + E-FPN + hm/cls/cstency heads).
+ * All work runs on worker threads; calls on one model run one at a time, in order.
+ */
+export class LaaNet {
+  #native: NativeLaaNet | undefined;
+  #queue: Promise<unknown> = Promise.resolve();
+
+  private constructor(native: NativeLaaNet) {
+    this.#native = native;
+  }
+
+  /** Loads a `.safetensors` file (this package's format) or an official LAA-Net `.pth` checkpoint. */
+  static async load(path: string, options?: LoadOptions): Promise<LaaNet> {
+    if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
+    const opts = nativeOptions(options);
+    const site = new Error();
+    try {
+      return new LaaNet(await binding().NativeLaaNet.load(path, opts));
+    } catch (err) {
+      throw fromNative(err, site);
+    }
+  }
+
+  /**
+   * A model with the deterministic, untrained weights of the fixture fill rule
+   * (`shared/fixtures/README.md`). Useful for tests and demos, meaningless for scoring.
+   */
+  static async reference(seed: bigint = REFERENCE_SEED, options?: LoadOptions): Promise<LaaNet> {
+    if (typeof seed !== 'bigint' || seed < 0n || seed >= 1n << 64n) throw invalidArgument('seed', 'a u64 bigint', seed);
+    const opts = nativeOptions(options);
+    const site = new Error();
+    try {
+      return new LaaNet(await binding().NativeLaaNet.reference(seed, opts));
+    } catch (err) {
+      throw fromNative(err, site);
+    }
+  }
+
+  /** Runs the network on a normalised RGB batch `[n, 3, H, W]` (values in [-1, 1], H and W multiples of 32). */
+  forward(input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
+    const native = this.#live();
+    if (!input || typeof input !== 'object') throw invalidArgument('input', '{ data, shape }', input);
+    const heads = options.heads ?? HEADS;
+    for (const h of heads) if (!HEADS.includes(h)) throw invalidArgument('options.heads', `a list of ${HEADS.join(', ')}`, h);
+    const mask = { cls: heads.includes('cls'), hm: heads.includes('hm'), cstency: heads.includes('cstency') };
+    const site = new Error();
+    return this.#enqueue(options.signal, async () => {
+      try {
+        return (await native.forward(input.data, input.shape, mask, !!options.intermediates)) as ForwardResult;
+      } catch (err) {
+        throw fromNative(err, site);
+      }
+    });
+  }
+
+  /** Writes the weights as safetensors (official key names, 803 entries). */
+  save(path: string, options: { dtype?: DType } = {}): Promise<void> {
+    const native = this.#live();
+    if (options.dtype !== undefined && !DTYPES.includes(options.dtype))
+      throw invalidArgument('options.dtype', `one of ${DTYPES.join(', ')}`, options.dtype);
+    const site = new Error();
+    return this.#enqueue(undefined, async () => {
+      try {
+        await native.save(path, options.dtype);
+      } catch (err) {
+        throw fromNative(err, site);
+      }
+    });
+  }
+
+  get info(): ModelInfo {
+    return this.#live().info() as ModelInfo;
+  }
+
+  get disposed(): boolean {
+    return this.#native === undefined;
+  }
+
+  /** Frees the native memory. Work already queued finishes first; later calls throw DisposedError. */
+  dispose(): void {
+    const native = this.#native;
+    this.#native = undefined;
+    if (native) void this.#queue.finally(() => native.dispose());
+  }
+
+  [Symbol.dispose](): void {
+    this.dispose();
+  }
+
+  #live(): NativeLaaNet {
+    if (!this.#native) throw new DisposedError('this LaaNet');
+    return this.#native;
+  }
+
+  #enqueue<T>(signal: AbortSignal | undefined, job: () => Promise<T>): Promise<T> {
+    checkSignal(signal);
+    const run = this.#queue.then(() => {
+      checkSignal(signal);
+      return job();
+    });
+    this.#queue = run.catch(() => undefined);
+    return run;
+  }
+}
+
+export { LaaError };

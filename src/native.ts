@@ -1,0 +1,100 @@
+/**
+ * Loads the compiled addon: a matching prebuild in `prebuilds/<platform>-<arch>/`
+ * or a local build in `build/Release/`, and explains what to do when neither loads.
+ */
+import * as path from 'node:path';
+import { LaaError } from './errors';
+
+export interface NativeTensor {
+  data: Float32Array | Float64Array;
+  shape: number[];
+}
+
+export interface NativeModelOptions {
+  dtype: string;
+  device: string;
+  threads: number;
+}
+
+export interface NativeLaaNetInfo {
+  dtype: string;
+  device: string;
+  source: string;
+  parameters: number;
+  metadata: Record<string, string>;
+}
+
+export interface NativeLaaNet {
+  forward(
+    data: Float32Array | Float64Array,
+    shape: number[],
+    heads: { hm: boolean; cls: boolean; cstency: boolean },
+    intermediates: boolean,
+  ): Promise<Record<string, NativeTensor> & { features?: Record<string, NativeTensor> }>;
+  save(path: string, dtype?: string): Promise<void>;
+  info(): NativeLaaNetInfo;
+  dispose(): void;
+}
+
+export interface NativeVersions {
+  libtorch: string;
+  libtorchRuntime: string;
+  opencv: string;
+  dlib: string;
+  cuda: boolean;
+  cudaDevices: number;
+  mkldnn: boolean;
+  threads: number;
+  parallel: string;
+}
+
+export interface Binding {
+  NativeLaaNet: {
+    load(path: string, options: NativeModelOptions): Promise<NativeLaaNet>;
+    reference(seed: bigint, options: NativeModelOptions): Promise<NativeLaaNet>;
+  };
+  versions(): NativeVersions;
+}
+
+let cached: Binding | undefined;
+
+export const packageRoot = path.resolve(__dirname, '..');
+
+export function binding(): Binding {
+  if (cached) return cached;
+  const tried: string[] = [];
+  const candidates = [
+    process.env.LAA_NATIVE_BINDING,
+    path.join(packageRoot, 'build', 'Release', 'laa_native.node'),
+  ].filter((p): p is string => !!p);
+  // node-gyp-build looks in prebuilds/<platform>-<arch>/ first, then build/.
+  try {
+    // eslint-disable-next-line @typescript-eslint/no-require-imports
+    const load = require('node-gyp-build') as (dir: string) => Binding;
+    cached = load(packageRoot);
+    return cached;
+  } catch (err) {
+    tried.push(`prebuilds/${process.platform}-${process.arch} and build/: ${(err as Error).message.split('\n')[0]}`);
+  }
+  for (const file of candidates) {
+    try {
+      // eslint-disable-next-line @typescript-eslint/no-require-imports
+      cached = require(file) as Binding;
+      return cached;
+    } catch (err) {
+      tried.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
+    }
+  }
+  throw new LaaError(
+    'EBINDING',
+    [
+      'Could not load the laa-native addon.',
+      'Tried:',
+      ...tried.map((t) => `  - ${t}`),
+      'Possible fixes:',
+      '  - Install the system libraries: sudo bash node_modules/laa-native/scripts/install-system-deps.sh',
+      '  - Or point LAA_NATIVE_LIBTORCH at a LibTorch distribution and rebuild: npm rebuild laa-native --build-from-source',
+      '  - A "cannot open shared object file" above names the missing library.',
+    ].join('\n'),
+  );
+}
