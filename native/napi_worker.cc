@@ -2,6 +2,8 @@
 
 #include <torch/torch.h>
 
+#include <cstdlib>
+
 #include "laanet/errors.h"
 
 namespace laa_node {
@@ -15,8 +17,10 @@ bool capture(const std::function<void()>& fn, NativeFailure& failure) {
   } catch (const laa::Error& e) {
     failure = {e.code, e.what()};
   } catch (const c10::Error& e) {
-    // what_without_backtrace keeps the message a user can act on.
-    failure = {laa::codes::kInternal, std::string("LibTorch: ") + e.what_without_backtrace()};
+    // what_without_backtrace keeps the message a user can act on;
+    // LAA_NATIVE_DEBUG=1 adds LibTorch's C++ backtrace for bug reports.
+    static const bool debug = std::getenv("LAA_NATIVE_DEBUG") != nullptr;
+    failure = {laa::codes::kInternal, std::string("LibTorch: ") + (debug ? e.what() : e.what_without_backtrace())};
   } catch (const std::bad_alloc&) {
     failure = {"ENOMEM", "out of memory"};
   } catch (const std::exception& e) {

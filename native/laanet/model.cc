@@ -56,9 +56,20 @@ Model::Model(const ModelOptions& opts) {
 
 void Model::place() {
   net_->to(device_);
-  // Integer buffers (num_batches_tracked) keep their dtype through to(dtype).
-  net_->to(dtype_);
+  // bfloat16 is an inference plan only: the module (intermediates, training)
+  // stays float32, also because LibTorch 1.13's bf16 CPU ConvTranspose is wrong.
+  cast_floating(*net_, module_dtype());
   net_->eval();
+  fused_ = std::make_unique<FusedLaaNet>(*net_, dtype_, /*channels_last=*/true);
+}
+
+void cast_floating(torch::nn::Module& module, torch::ScalarType dtype) {
+  // Module::to(dtype) would also cast the int64 num_batches_tracked buffers.
+  torch::NoGradGuard no_grad;
+  for (auto& p : module.parameters())
+    if (p.is_floating_point()) p.set_data(p.to(dtype));
+  for (auto& b : module.buffers())
+    if (b.is_floating_point()) b.set_data(b.to(dtype));
 }
 
 namespace {
@@ -71,7 +82,7 @@ bool file_exists(const std::string& path) {
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
   if (!file_exists(path)) throw Error(codes::kNotFound, "weights file '" + path + "' does not exist");
   auto model = std::make_unique<Model>(opts);
-  model->net_->to(torch::kFloat64);  // copy at full precision, then cast once
+  cast_floating(*model->net_, torch::kFloat64);  // copy at full precision, then cast once
   if (looks_like_safetensors(path)) {
     SafetensorsFile file = read_safetensors(path);
     auto arch = file.metadata.find("architecture");
@@ -93,7 +104,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
 
 std::unique_ptr<Model> Model::reference(uint64_t seed, const ModelOptions& opts) {
   auto model = std::make_unique<Model>(opts);
-  model->net_->to(torch::kFloat64);
+  cast_floating(*model->net_, torch::kFloat64);
   fill_reference_weights(*model->net_, seed);
   model->source_ = "fill-rule:" + std::to_string(seed);
   model->metadata_["weights"] = "fixture fill rule, seed " + std::to_string(seed) + " (untrained)";
@@ -110,8 +121,9 @@ LaaNetOutput Model::forward(const ForwardRequest& req) {
     throw Error(codes::kShape, "Expected a batch of at least 1 and height/width that are multiples of 32 "
                                "(at least 64; the official model uses 384) but received " + c10::str(x.sizes()));
   torch::InferenceMode guard;
-  auto out = net_->forward(x.to(device_, dtype_), req.heads, req.intermediates);
-  return out;
+  // The folded plan serves plain inference; intermediates come from the module.
+  if (fused_ && !req.intermediates) return fused_->forward(x.to(device_), req.heads);
+  return net_->forward(x.to(device_, module_dtype()), req.heads, req.intermediates);
 }
 
 void Model::save(const std::string& path, const std::string& dtype) {

@@ -6,6 +6,7 @@
 #include <mutex>
 #include <string>
 
+#include "laanet/fused.h"
 #include "laanet/laanet.h"
 
 namespace laa {
@@ -46,8 +47,10 @@ class Model {
 
  private:
   void place();  // move to dtype/device after the weights are in
+  torch::ScalarType module_dtype() const { return dtype_ == torch::kBFloat16 ? torch::kFloat32 : dtype_; }
 
   LaaNet net_;
+  std::unique_ptr<FusedLaaNet> fused_;  // inference plan, rebuilt when weights change
   torch::ScalarType dtype_ = torch::kFloat32;
   torch::Device device_ = torch::kCPU;
   std::map<std::string, std::string> metadata_;
@@ -58,6 +61,9 @@ class Model {
 torch::ScalarType parse_dtype(const std::string& name);
 std::string dtype_name(torch::ScalarType t);  // inverse of parse_dtype
 torch::Device parse_device(const std::string& name);
+
+// Casts floating point parameters and buffers only (integer buffers keep int64).
+void cast_floating(torch::nn::Module& module, torch::ScalarType dtype);
 
 // at::set_num_threads is per OS thread under OpenMP, so worker threads call
 // this before every piece of work.

@@ -1,0 +1,186 @@
+#include "laanet/fused.h"
+
+namespace laa {
+
+namespace F = torch::nn::functional;
+
+torch::Tensor FoldedConv::operator()(const torch::Tensor& input) const {
+  torch::Tensor x = input;
+  if (explicit_pad != Pad4{0, 0, 0, 0})
+    x = F::pad(x, F::PadFuncOptions({explicit_pad[0], explicit_pad[1], explicit_pad[2], explicit_pad[3]}));
+  if (transposed_in_float)
+    return at::conv_transpose2d(x.to(torch::kFloat32), weight, bias, stride, padding, 0, groups).to(x.scalar_type());
+  if (transposed) return at::conv_transpose2d(x, weight, bias, stride, padding, 0, groups);
+  return at::conv2d(x, weight, bias, stride, padding, 1, groups);
+}
+
+namespace {
+
+// In-place activations on temporaries (the at:: in-place functions want lvalues).
+torch::Tensor silu_(torch::Tensor x) { return at::silu_(x); }
+torch::Tensor relu_(torch::Tensor x) { return x.relu_(); }
+torch::Tensor sigmoid_(torch::Tensor x) { return x.sigmoid_(); }
+
+struct Target {
+  torch::ScalarType dtype;
+  bool channels_last;
+  torch::Tensor weight(const torch::Tensor& w) const {
+    auto t = w.to(dtype);
+    return channels_last && t.dim() == 4 ? t.contiguous(at::MemoryFormat::ChannelsLast) : t.contiguous();
+  }
+};
+
+// w' = w·γ/√(σ²+ε), b' = β − μ·γ/√(σ²+ε) (+ conv bias·γ/√(σ²+ε)), in float64.
+FoldedConv fold(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dImpl* bn, const Target& t) {
+  FoldedConv f;
+  auto w = conv.weight.detach().to(torch::kFloat64);
+  auto b = conv.options.bias() ? conv.bias.detach().to(torch::kFloat64)
+                               : torch::zeros({w.size(0)}, w.options());
+  if (bn) {
+    auto scale = bn->weight.detach().to(torch::kFloat64) /
+                 torch::sqrt(bn->running_var.detach().to(torch::kFloat64) + bn->options.eps());
+    w = w * scale.view({-1, 1, 1, 1});
+    b = (b - bn->running_mean.detach().to(torch::kFloat64)) * scale + bn->bias.detach().to(torch::kFloat64);
+  }
+  f.weight = t.weight(w);
+  f.bias = b.to(t.dtype);
+  const auto& o = conv.options;
+  f.stride = (*o.stride())[0];
+  f.groups = o.groups();
+  if (auto* p = c10::get_if<torch::ExpandingArray<2>>(&o.padding())) f.padding = (**p)[0];
+  return f;
+}
+
+// ConvTranspose2d weights are (in, out, k, k): the BN scale runs along dim 1.
+FoldedConv fold_transposed(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
+                           const Target& t) {
+  FoldedConv f;
+  auto scale = bn.weight.detach().to(torch::kFloat64) /
+               torch::sqrt(bn.running_var.detach().to(torch::kFloat64) + bn.options.eps());
+  auto w = conv.weight.detach().to(torch::kFloat64) * scale.view({1, -1, 1, 1});
+  auto b = bn.bias.detach().to(torch::kFloat64) - bn.running_mean.detach().to(torch::kFloat64) * scale;
+  f.transposed = true;
+  f.transposed_in_float = t.dtype == torch::kBFloat16 && w.device().is_cpu();
+  const Target math{f.transposed_in_float ? torch::kFloat32 : t.dtype, t.channels_last};
+  f.weight = math.weight(w);
+  f.bias = b.to(math.dtype);
+  f.stride = 2;
+  f.padding = 1;
+  return f;
+}
+
+// Symmetric padding goes into the conv; asymmetric padding stays explicit.
+void set_static_padding(FoldedConv& f, const Pad4& p) {
+  if (p[0] == p[1] && p[2] == p[3] && p[0] == p[2]) f.padding = p[0];
+  else f.explicit_pad = p;
+}
+
+template <typename M>
+const M& child(torch::nn::Sequential& seq, size_t i) {
+  return *seq->ptr(i)->as<M>();
+}
+
+FoldedConv fold_conv_block(ConvBlockImpl& block, const Target& t) {
+  return fold(*block.ptr(0)->as<torch::nn::Conv2dImpl>(), block.ptr(1)->as<torch::nn::BatchNorm2dImpl>(), t);
+}
+
+FoldedConv fold_conv_block(torch::nn::Module& module, const Target& t) {
+  return fold_conv_block(*module.as<ConvBlockImpl>(), t);
+}
+
+}  // namespace
+
+FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels_last)
+    : dtype_(dtype), channels_last_(channels_last) {
+  torch::NoGradGuard no_grad;
+  const Target t{dtype, channels_last};
+  stem_ = fold(*net._conv_stem, net._bn0.get(), t);
+  set_static_padding(stem_, net.stem_pad);
+  for (auto& blk : net.blocks) {
+    FusedBlock b;
+    b.args = blk->args;
+    b.has_expand = !blk->_expand_conv.is_empty();
+    if (b.has_expand) b.expand = fold(*blk->_expand_conv, blk->_bn0.get(), t);
+    b.depthwise = fold(*blk->_depthwise_conv, blk->_bn1.get(), t);
+    set_static_padding(b.depthwise, blk->args.dw_pad);
+    b.project = fold(*blk->_project_conv, blk->_bn2.get(), t);
+    b.se_reduce_w = blk->_se_reduce->weight.detach().flatten(1).to(dtype).contiguous();
+    b.se_reduce_b = blk->_se_reduce->bias.detach().to(dtype);
+    b.se_expand_w = blk->_se_expand->weight.detach().flatten(1).to(dtype).contiguous();
+    b.se_expand_b = blk->_se_expand->bias.detach().to(dtype);
+    blocks_.push_back(std::move(b));
+  }
+  head_conv_ = fold(*net._conv_head, net._bn1.get(), t);
+
+  d1_ = fold_conv_block(*net.deconv_1->ptr(0), t);
+  d2_conv_ = fold_conv_block(*net.deconv_2->ptr(0), t);
+  d2_up_ = fold_transposed(child<torch::nn::ConvTranspose2dImpl>(net.deconv_2, 1),
+                           child<torch::nn::BatchNorm2dImpl>(net.deconv_2, 2), t);
+  d3_conv_ = fold_conv_block(*net.deconv_3->ptr(0), t);
+  d3_up_ = fold_transposed(child<torch::nn::ConvTranspose2dImpl>(net.deconv_3, 1),
+                           child<torch::nn::BatchNorm2dImpl>(net.deconv_3, 2), t);
+  inc_pw_ = fold_conv_block(*net.inception_block->pw_block, t);
+  inc_conv3_ = fold_conv_block(*net.inception_block->conv3_block, t);
+  inc_conv5_ = fold_conv_block(*net.inception_block->conv5_block, t);
+  d4_up_ = fold_transposed(*net.deconv_4->up, *net.deconv_4->bn, t);
+
+  auto head = [&](torch::nn::Sequential& seq, FoldedConv& conv, FoldedConv* out) {
+    conv = fold(child<torch::nn::Conv2dImpl>(seq, 0), seq->ptr(1)->as<torch::nn::BatchNorm2dImpl>(), t);
+    if (out) *out = fold(child<torch::nn::Conv2dImpl>(seq, 3), nullptr, t);
+  };
+  head(net.hm, hm_conv_, &hm_out_);
+  head(net.cstency, cst_conv_, &cst_out_);
+  head(net.cls, cls_conv_, nullptr);
+  const auto& linear = child<torch::nn::LinearImpl>(net.cls, 5);
+  cls_linear_w_ = linear.weight.detach().to(dtype).contiguous();
+  cls_linear_b_ = linear.bias.detach().to(dtype);
+}
+
+torch::Tensor FusedLaaNet::backbone_block(const FusedBlock& b, const torch::Tensor& inputs) const {
+  torch::Tensor x = inputs;
+  if (b.has_expand) x = silu_(b.expand(x));
+  x = silu_(b.depthwise(x));
+  // Squeeze-excite on [N, C] vectors: the 1×1 convs are linear layers.
+  auto s = x.mean({2, 3});
+  s = silu_(at::linear(s, b.se_reduce_w, b.se_reduce_b));
+  s = sigmoid_(at::linear(s, b.se_expand_w, b.se_expand_b));
+  x = x * s.unsqueeze(-1).unsqueeze(-1);
+  x = b.project(x);
+  if (b.args.stride == 1 && b.args.in_ch == b.args.out_ch) x.add_(inputs);
+  return x;
+}
+
+LaaNetOutput FusedLaaNet::forward(const torch::Tensor& input, const HeadSet& heads) const {
+  auto x = input.to(dtype_);
+  if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
+  x = silu_(stem_(x));
+  torch::Tensor x2, x3, x4;
+  for (const auto& b : blocks_) {
+    x = backbone_block(b, x);
+    if (b.args.index == kEndpointBlocks[0]) x4 = x;
+    if (b.args.index == kEndpointBlocks[1]) x3 = x;
+    if (b.args.index == kEndpointBlocks[2]) x2 = x;
+  }
+  auto x1 = silu_(head_conv_(x));
+
+  auto d = relu_(d1_(x1));
+  d = d2_up_(relu_(d2_conv_(efpn_gate(d, x2))));
+  d = d3_up_(relu_(d3_conv_(efpn_gate(d, x3))));
+  auto g = efpn_gate(d, x4);
+  auto pw = relu_(inc_pw_(g));
+  auto pooled = torch::max_pool2d(g, {3, 3}, {1, 1}, {1, 1});
+  auto inc = torch::cat({pw, relu_(inc_conv3_(pw)), relu_(inc_conv5_(pw)),
+                         relu_(inc_pw_(pooled))}, 1);
+  auto d4 = relu_(d4_up_(inc));
+
+  LaaNetOutput out;
+  if (heads.hm) out.hm = hm_out_(relu_(hm_conv_(d4)));
+  if (heads.cstency) out.cstency = cst_out_(relu_(cst_conv_(d4)));
+  if (heads.cls) {
+    auto pooled_cls = relu_(cls_conv_(d4)).mean({2, 3});
+    out.cls = at::linear(pooled_cls, cls_linear_w_, cls_linear_b_);
+  }
+  return out;
+}
+
+}  // namespace laa

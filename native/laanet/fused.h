@@ -1,0 +1,52 @@
+// Inference plan: the eval-mode network with every BatchNorm folded into the
+// convolution before it, channels-last activations and only the requested
+// heads. Same function as LaaNetImpl::forward in eval mode (parity-tested),
+// about half the memory traffic. Folding is done in float64, then cast.
+#pragma once
+#include <torch/torch.h>
+
+#include <vector>
+
+#include "laanet/laanet.h"
+
+namespace laa {
+
+struct FoldedConv {
+  torch::Tensor weight, bias;
+  int64_t stride = 1, padding = 0, groups = 1;
+  Pad4 explicit_pad{0, 0, 0, 0};  // asymmetric static padding, applied before the conv
+  bool transposed = false;
+  // LibTorch 1.13's CPU conv_transpose2d computes a *strided* convolution for
+  // bfloat16 (24² in, 6² out), so bfloat16 plans run it in float32.
+  bool transposed_in_float = false;
+
+  torch::Tensor operator()(const torch::Tensor& x) const;
+};
+
+struct FusedBlock {
+  MBConvArgs args;
+  bool has_expand = false;
+  FoldedConv expand, depthwise, project;
+  torch::Tensor se_reduce_w, se_reduce_b, se_expand_w, se_expand_b;  // as linear layers
+};
+
+class FusedLaaNet {
+ public:
+  FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels_last);
+  LaaNetOutput forward(const torch::Tensor& x, const HeadSet& heads) const;
+  torch::ScalarType dtype() const { return dtype_; }
+
+ private:
+  torch::Tensor backbone_block(const FusedBlock& b, const torch::Tensor& x) const;
+
+  torch::ScalarType dtype_;
+  bool channels_last_;
+  FoldedConv stem_, head_conv_;
+  std::vector<FusedBlock> blocks_;
+  FoldedConv d1_, d2_conv_, d2_up_, d3_conv_, d3_up_, d4_up_;
+  FoldedConv inc_pw_, inc_conv3_, inc_conv5_;
+  FoldedConv hm_conv_, hm_out_, cst_conv_, cst_out_, cls_conv_;
+  torch::Tensor cls_linear_w_, cls_linear_b_;
+};
+
+}  // namespace laa

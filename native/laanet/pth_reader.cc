@@ -1,0 +1,215 @@
+#include "laanet/pth_reader.h"
+
+#include <caffe2/serialize/inline_container.h>
+#include <sys/stat.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <memory>
+#include <new>
+#include <unordered_map>
+
+#include "laanet/errors.h"
+#include "laanet/pickle.h"
+
+namespace laa {
+namespace {
+
+using pickle::Kind;
+using pickle::printable;
+using pickle::TensorRef;
+using pickle::Value;
+
+// data.pkl of the official checkpoint is well under 1 MiB.
+constexpr size_t kMaxPickleBytes = 64u << 20;
+
+[[noreturn]] void corrupt(const std::string& path, const std::string& what) {
+  throw Error(codes::kCorrupt, "cannot load checkpoint '" + path + "': " + what);
+}
+
+// LibTorch messages carry a backtrace and sometimes several lines; keep the first.
+std::string short_message(const std::exception& e) {
+  const auto* c10_error = dynamic_cast<const c10::Error*>(&e);
+  std::string msg = c10_error ? c10_error->what_without_backtrace() : e.what();
+  const size_t nl = msg.find('\n');
+  if (nl != std::string::npos) msg.resize(nl);
+  return msg;
+}
+
+// Fails early, with a helpful message, on what is clearly not a zip checkpoint.
+void check_container(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) {
+    if (errno == ENOENT || errno == ENOTDIR)
+      throw Error(codes::kNotFound, "checkpoint '" + path + "' does not exist");
+    corrupt(path, std::strerror(errno));
+  }
+  if (!S_ISREG(st.st_mode)) corrupt(path, "not a regular file");
+  std::ifstream in(path, std::ios::binary);
+  if (!in) corrupt(path, "cannot open it for reading");
+  unsigned char head[14] = {0};
+  in.read(reinterpret_cast<char*>(head), sizeof head);
+  const size_t got = static_cast<size_t>(in.gcount());
+  if (got == 0) corrupt(path, "the file is empty");
+  if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return;
+  // The legacy format starts with a pickled magic number, 0x1950a86a20f9469cfc6c.
+  static const unsigned char kLegacy[14] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
+                                            0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
+  if (got == sizeof kLegacy && std::memcmp(head, kLegacy, sizeof kLegacy) == 0)
+    corrupt(path,
+            "it uses the legacy (pre-1.6, non-zip) torch.save format, which is not supported; "
+            "re-save it in Python with torch.save(torch.load(path), new_path, "
+            "_use_new_zipfile_serialization=True)");
+  if (head[0] == 0x80) corrupt(path, "it is a bare pickle, not a PyTorch zip checkpoint");
+  corrupt(path, "not a PyTorch zip checkpoint (no zip header)");
+}
+
+std::string record_text(caffe2::serialize::PyTorchStreamReader& zip, const std::string& name) {
+  at::DataPtr ptr;
+  size_t size = 0;
+  std::tie(ptr, size) = zip.getRecord(name);
+  return std::string(static_cast<const char*>(ptr.get()), std::min<size_t>(size, 64));
+}
+
+// Where the tensors of the state_dict are: 'state_dict', 'model', or the top
+// level itself when it maps names to tensors.
+const Value& find_state_dict(const std::string& path, const Value& root) {
+  if (!root.is(Kind::Dict))
+    corrupt(path, std::string("the pickled object is a ") + pickle::kind_name(root.kind) +
+                      ", expected a dict or a state_dict");
+  for (const char* name : {"state_dict", "model"}) {
+    const Value* v = root.find(name);
+    if (!v) continue;
+    if (!v->is(Kind::Dict))
+      corrupt(path, std::string("its '") + name + "' entry is a " + pickle::kind_name(v->kind) +
+                        ", not a state_dict");
+    return *v;
+  }
+  bool all_tensors = !root.entries().empty();
+  for (const auto& kv : root.entries()) all_tensors = all_tensors && kv.second->is(Kind::Tensor);
+  if (!all_tensors) {
+    std::string keys;
+    for (size_t i = 0; i < root.entries().size() && i < 8; ++i) {
+      const Value& k = *root.entries()[i].first;
+      keys += (i ? ", " : "") + (k.is(Kind::String) ? "'" + printable(k.as_string(), 40) + "'" : pickle::kind_name(k.kind));
+    }
+    corrupt(path, "it has no 'state_dict' or 'model' entry and is not a mapping of names to tensors "
+                  "(top-level keys: " + keys + ")");
+  }
+  return root;
+}
+
+struct Storage {
+  std::shared_ptr<at::DataPtr> bytes;  // shared with zero-copy tensors
+  size_t nbytes = 0;
+  int uses_left = 0;
+};
+
+torch::Tensor materialise(const std::string& path, const std::string& name, const TensorRef& ref,
+                          const Storage& storage) {
+  const size_t esize = c10::elementSize(ref.dtype);
+  const int64_t numel = ref.storage_numel;
+  if (storage.nbytes != static_cast<size_t>(numel) * esize)
+    corrupt(path, "storage 'data/" + ref.key + "' of '" + printable(name) + "' holds " +
+                      std::to_string(storage.nbytes) + " bytes, expected " +
+                      std::to_string(static_cast<size_t>(numel) * esize) + " (" + std::to_string(numel) +
+                      " x " + c10::toString(ref.dtype) + ")");
+  const auto options = torch::TensorOptions().dtype(ref.dtype);
+  __int128 count = 1;
+  for (int64_t s : ref.sizes) count *= s;  // sizes are >= 0 and at most 64 of them
+  if (count == 0) return torch::empty(ref.sizes, options);
+  // The unpickler checked that the view stays inside the storage; a view
+  // with more elements than that storage overlaps itself, which no
+  // state_dict needs and which could blow up memory when copied.
+  if (count > numel)
+    corrupt(path, "tensor '" + printable(name) +
+                      "' is an expanded or overlapping view (more elements than its storage); "
+                      "re-save it with .contiguous()");
+
+  auto keep = storage.bytes;
+  auto blob_type = ref.dtype == torch::kBool ? torch::kUInt8 : ref.dtype;  // any byte may be a bool
+  torch::Tensor flat = torch::from_blob(keep->get(), {numel}, [keep](void*) {},
+                                        torch::TensorOptions().dtype(blob_type));
+  torch::Tensor view = flat.as_strided(ref.sizes, ref.strides, ref.storage_offset);
+  if (ref.dtype == torch::kBool) return view.ne(0);
+  // A tensor that is exactly its storage is used in place; any other view is copied.
+  if (ref.storage_offset == 0 && count == numel && view.is_contiguous()) return view;
+  return view.clone(at::MemoryFormat::Contiguous);
+}
+
+PthCheckpoint read_zip(const std::string& path) {
+  caffe2::serialize::PyTorchStreamReader zip(path);  // records are looked up under its folder
+  if (zip.hasRecord("byteorder") && record_text(zip, "byteorder").rfind("little", 0) != 0)
+    corrupt(path, "big-endian checkpoints are not supported");
+  if (!zip.hasRecord("data.pkl")) corrupt(path, "the archive has no data.pkl record");
+
+  pickle::ValuePtr root;
+  {
+    at::DataPtr pkl;
+    size_t size = 0;
+    std::tie(pkl, size) = zip.getRecord("data.pkl");
+    if (size > kMaxPickleBytes) corrupt(path, "data.pkl is implausibly large");
+    try {
+      root = pickle::unpickle(pkl.get(), size);
+    } catch (const Error& e) {
+      throw Error(e.code, "cannot load checkpoint '" + path + "': " + e.what());
+    }
+  }
+
+  const Value& sd = find_state_dict(path, *root);
+  PthCheckpoint out;
+  if (&sd != root.get()) {
+    if (const Value* epoch = root->find("epoch"); epoch && epoch->is(Kind::Int)) out.epoch = epoch->as_int();
+    const Value* opt = root->find("optimizer");
+    out.has_optimizer = opt && !opt->is(Kind::None);
+  }
+
+  // Check every entry first and count storage uses, so each storage record is
+  // read once and released after its last tensor.
+  std::unordered_map<std::string, Storage> storages;
+  for (const auto& kv : sd.entries()) {
+    if (!kv.first->is(Kind::String)) corrupt(path, "a state_dict key is not a string");
+    if (!kv.second->is(Kind::Tensor))
+      corrupt(path, "state_dict entry '" + printable(kv.first->as_string()) + "' is a " +
+                        pickle::kind_name(kv.second->kind) + ", not a tensor");
+    storages[kv.second->tensor().key].uses_left++;
+  }
+
+  static const std::string kPrefix = "module.";
+  out.state_dict.reserve(sd.entries().size());
+  for (const auto& kv : sd.entries()) {
+    std::string name = kv.first->as_string();
+    if (name.compare(0, kPrefix.size(), kPrefix) == 0) name.erase(0, kPrefix.size());
+    const TensorRef& ref = kv.second->tensor();
+    Storage& storage = storages[ref.key];
+    if (!storage.bytes) {
+      const std::string record = "data/" + ref.key;
+      if (!zip.hasRecord(record)) corrupt(path, "storage record '" + record + "' is missing");
+      auto bytes = std::make_shared<at::DataPtr>();
+      std::tie(*bytes, storage.nbytes) = zip.getRecord(record);
+      storage.bytes = std::move(bytes);
+    }
+    out.state_dict.emplace_back(std::move(name), materialise(path, kv.first->as_string(), ref, storage));
+    if (--storage.uses_left == 0) storages.erase(ref.key);
+  }
+  return out;
+}
+
+}  // namespace
+
+PthCheckpoint read_pth(const std::string& path) {
+  check_container(path);
+  try {
+    return read_zip(path);
+  } catch (const Error&) {
+    throw;
+  } catch (const std::bad_alloc&) {
+    corrupt(path, "out of memory while reading it");
+  } catch (const std::exception& e) {
+    // The zip reader (miniz) and LibTorch report through c10::Error.
+    corrupt(path, "not a PyTorch zip checkpoint (" + short_message(e) + ")");
+  }
+}
+
+}  // namespace laa

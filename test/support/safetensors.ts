@@ -1,0 +1,29 @@
+// A minimal safetensors reader for the test fixtures (independent of the
+// addon's C++ reader, so the two check each other).
+import * as fs from 'node:fs';
+
+export interface FixtureTensor {
+  dtype: string;
+  shape: number[];
+  data: Float32Array | Float64Array | Uint8Array | BigInt64Array;
+}
+
+export function readSafetensors(path: string): { tensors: Record<string, FixtureTensor>; metadata: Record<string, string> } {
+  const buf = fs.readFileSync(path);
+  const n = Number(buf.readBigUInt64LE(0));
+  const header = JSON.parse(buf.subarray(8, 8 + n).toString('utf8')) as Record<string, any>;
+  const tensors: Record<string, FixtureTensor> = {};
+  for (const [name, v] of Object.entries(header)) {
+    if (name === '__metadata__') continue;
+    const [b, e] = v.data_offsets as [number, number];
+    const bytes = buf.subarray(8 + n + b, 8 + n + e);
+    const ab = bytes.buffer.slice(bytes.byteOffset, bytes.byteOffset + bytes.length);
+    const data =
+      v.dtype === 'F32' ? new Float32Array(ab)
+      : v.dtype === 'F64' ? new Float64Array(ab)
+      : v.dtype === 'I64' ? new BigInt64Array(ab)
+      : new Uint8Array(ab);
+    tensors[name] = { dtype: v.dtype, shape: v.shape, data };
+  }
+  return { tensors, metadata: header.__metadata__ ?? {} };
+}
