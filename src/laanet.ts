@@ -123,7 +123,7 @@ export class LaaNet {
   }
 
   /** Runs the network on a normalised RGB batch `[n, 3, H, W]` (values in [-1, 1], H and W multiples of 32). */
-  forward(input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
+  async forward(input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
     const native = this.#live();
     if (!input || typeof input !== 'object') throw invalidArgument('input', '{ data, shape }', input);
     const heads = options.heads ?? HEADS;
@@ -140,8 +140,9 @@ export class LaaNet {
   }
 
   /** Writes the weights as safetensors (official key names, 803 entries). */
-  save(path: string, options: { dtype?: DType } = {}): Promise<void> {
+  async save(path: string, options: { dtype?: DType } = {}): Promise<void> {
     const native = this.#live();
+    if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
     if (options.dtype !== undefined && !DTYPES.includes(options.dtype))
       throw invalidArgument('options.dtype', `one of ${DTYPES.join(', ')}`, options.dtype);
     const site = new Error();

@@ -1,7 +1,5 @@
 #include "laanet/pickle.h"
 
-#include <c10/util/Exception.h>
-
 #include <algorithm>
 #include <cstring>
 #include <new>

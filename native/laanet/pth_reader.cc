@@ -3,12 +3,15 @@
 #include <caffe2/serialize/inline_container.h>
 #include <sys/stat.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <fstream>
 #include <memory>
 #include <new>
+#include <tuple>
 #include <unordered_map>
+#include <vector>
 
 #include "laanet/errors.h"
 #include "laanet/pickle.h"
@@ -63,6 +66,73 @@ void check_container(const std::string& path) {
             "_use_new_zipfile_serialization=True)");
   if (head[0] == 0x80) corrupt(path, "it is a bare pickle, not a PyTorch zip checkpoint");
   corrupt(path, "not a PyTorch zip checkpoint (no zip header)");
+}
+
+uint64_t read_le(const std::vector<char>& buf, size_t at, size_t n) {
+  uint64_t v = 0;
+  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(buf[at + i])) << (8 * i);
+  return v;
+}
+
+bool read_at(std::ifstream& in, uint64_t offset, std::vector<char>& buf) {
+  in.clear();
+  in.seekg(static_cast<std::streamoff>(offset));
+  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  return static_cast<size_t>(in.gcount()) == buf.size();
+}
+
+// The total uncompressed size the zip's central directory claims, or 0 when
+// it cannot be parsed here (the zip reader then reports the problem).
+uint64_t claimed_bytes(const std::string& path, uint64_t file_size) {
+  std::ifstream in(path, std::ios::binary);
+  // End of central directory: 22 bytes plus a comment of up to 65535.
+  std::vector<char> tail(static_cast<size_t>(std::min<uint64_t>(file_size, 22 + 65535)));
+  if (tail.size() < 22 || !read_at(in, file_size - tail.size(), tail)) return 0;
+  size_t eocd = tail.size() - 22 + 1;
+  while (eocd-- > 0 && read_le(tail, eocd, 4) != 0x06054b50) {}
+  if (eocd == static_cast<size_t>(-1)) return 0;
+  uint64_t cd_size = read_le(tail, eocd + 12, 4), cd_offset = read_le(tail, eocd + 16, 4);
+  if (cd_size == 0xffffffff || cd_offset == 0xffffffff) {  // zip64: follow the locator
+    const uint64_t eocd_pos = file_size - tail.size() + eocd;
+    std::vector<char> locator(20), eocd64(56);
+    if (eocd_pos < 20 || !read_at(in, eocd_pos - 20, locator) || read_le(locator, 0, 4) != 0x07064b50) return 0;
+    const uint64_t at = read_le(locator, 8, 8);
+    if (at > file_size || !read_at(in, at, eocd64) || read_le(eocd64, 0, 4) != 0x06064b50) return 0;
+    cd_size = read_le(eocd64, 40, 8);
+    cd_offset = read_le(eocd64, 48, 8);
+  }
+  if (cd_offset > file_size || cd_size > file_size - cd_offset) return 0;
+  std::vector<char> cd(static_cast<size_t>(cd_size));
+  if (!read_at(in, cd_offset, cd)) return 0;
+  uint64_t total = 0;
+  for (size_t p = 0; p + 46 <= cd.size() && read_le(cd, p, 4) == 0x02014b50;) {
+    uint64_t size = read_le(cd, p + 24, 4);
+    const size_t name = read_le(cd, p + 28, 2), extra = read_le(cd, p + 30, 2), comment = read_le(cd, p + 32, 2);
+    if (p + 46 + name + extra > cd.size()) break;
+    if (size == 0xffffffff) {  // the real size is the first field of the zip64 extra block
+      for (size_t e = p + 46 + name; e + 4 <= p + 46 + name + extra;) {
+        const size_t id = read_le(cd, e, 2), len = read_le(cd, e + 2, 2);
+        if (id == 0x0001 && len >= 8 && e + 12 <= cd.size()) size = read_le(cd, e + 4, 8);
+        e += 4 + len;
+      }
+    }
+    total = size > UINT64_MAX - total ? UINT64_MAX : total + size;
+    p += 46 + name + extra + comment;
+  }
+  return total;
+}
+
+// torch.save stores records uncompressed, so they add up to about the file
+// size. The zip reader allocates whatever a record claims, so refuse archives
+// that claim far more (deflate or overlapping-entry zip bombs) up front.
+void check_claimed_sizes(const std::string& path) {
+  struct stat st;
+  if (stat(path.c_str(), &st) != 0) return;
+  const uint64_t file_size = static_cast<uint64_t>(st.st_size);
+  const uint64_t claimed = claimed_bytes(path, file_size);
+  if (claimed > 4 * file_size + (1u << 20))
+    corrupt(path, "its records claim " + std::to_string(claimed) + " bytes once unpacked, implausible for a " +
+                      std::to_string(file_size) + "-byte checkpoint");
 }
 
 std::string record_text(caffe2::serialize::PyTorchStreamReader& zip, const std::string& name) {
@@ -200,6 +270,7 @@ PthCheckpoint read_zip(const std::string& path) {
 
 PthCheckpoint read_pth(const std::string& path) {
   check_container(path);
+  check_claimed_sizes(path);
   try {
     return read_zip(path);
   } catch (const Error&) {

@@ -27,3 +27,26 @@ export function readSafetensors(path: string): { tensors: Record<string, Fixture
   }
   return { tensors, metadata: header.__metadata__ ?? {} };
 }
+
+const DTYPE_OF: Record<string, string> = {
+  Float32Array: 'F32', Float64Array: 'F64', BigInt64Array: 'I64', Uint8Array: 'U8',
+};
+
+/** Writes tensors as safetensors (order kept). Used to build malformed weight files. */
+export function writeSafetensors(path: string, tensors: Record<string, FixtureTensor>, metadata?: Record<string, string>): void {
+  const header: Record<string, unknown> = {};
+  if (metadata) header.__metadata__ = metadata;
+  let offset = 0;
+  const chunks: Buffer[] = [];
+  for (const [name, t] of Object.entries(tensors)) {
+    const bytes = Buffer.from(t.data.buffer, t.data.byteOffset, t.data.byteLength);
+    header[name] = { dtype: DTYPE_OF[t.data.constructor.name] ?? t.dtype, shape: t.shape, data_offsets: [offset, offset + bytes.length] };
+    offset += bytes.length;
+    chunks.push(bytes);
+  }
+  let json = JSON.stringify(header);
+  while ((json.length + 8) % 8) json += ' ';
+  const len = Buffer.alloc(8);
+  len.writeBigUInt64LE(BigInt(Buffer.byteLength(json)));
+  fs.writeFileSync(path, Buffer.concat([len, Buffer.from(json), ...chunks]));
+}
