@@ -4,6 +4,7 @@
 #include <torch/torch.h>
 
 #include "model_binding.h"
+#include "weights_binding.h"
 
 namespace laa_node {
 
@@ -30,6 +31,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   env.SetInstanceData<AddonData>(data);
   exports.Set("NativeLaaNet", data->laanet_ctor.Value());
   exports.Set("versions", Napi::Function::New(env, Versions));
+  exports.Set("readWeights", Napi::Function::New(env, ReadWeights));
   return exports;
 }
 

@@ -42,13 +42,23 @@ torch::Tensor tensor_from_js(Napi::Env env, const Napi::Value& data, const Napi:
   return t;
 }
 
-Napi::Object tensor_to_js(Napi::Env env, const torch::Tensor& tensor) {
+Napi::Object tensor_to_js(Napi::Env env, const torch::Tensor& tensor, bool keep_integers) {
   auto t = tensor.detach().to(torch::kCPU);
-  if (t.scalar_type() != torch::kFloat64) t = t.to(torch::kFloat32);
+  const bool integer = !t.is_floating_point();
+  if (keep_integers && integer) t = t.to(t.scalar_type() == torch::kInt64 ? torch::kInt64 : torch::kInt32);
+  else if (t.scalar_type() != torch::kFloat64) t = t.to(torch::kFloat32);
   t = t.contiguous();
   const size_t n = size_t(t.numel());
   Napi::Value data;
-  if (t.scalar_type() == torch::kFloat64) {
+  if (t.scalar_type() == torch::kInt64) {
+    auto a = Napi::BigInt64Array::New(env, n);
+    std::memcpy(a.Data(), t.data_ptr(), n * sizeof(int64_t));
+    data = a;
+  } else if (t.scalar_type() == torch::kInt32) {
+    auto a = Napi::Int32Array::New(env, n);
+    std::memcpy(a.Data(), t.data_ptr(), n * sizeof(int32_t));
+    data = a;
+  } else if (t.scalar_type() == torch::kFloat64) {
     auto a = Napi::Float64Array::New(env, n);
     std::memcpy(a.Data(), t.data_ptr(), n * sizeof(double));
     data = a;

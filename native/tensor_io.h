@@ -11,6 +11,8 @@ namespace laa_node {
 torch::Tensor tensor_from_js(Napi::Env env, const Napi::Value& data, const Napi::Value& shape);
 
 // float64 stays Float64Array; every other floating type becomes Float32Array.
-Napi::Object tensor_to_js(Napi::Env env, const torch::Tensor& t);
+// With keep_integers, int64 becomes BigInt64Array and other integer types
+// Int32Array; otherwise integers become Float32Array too.
+Napi::Object tensor_to_js(Napi::Env env, const torch::Tensor& t, bool keep_integers = false);
 
 }  // namespace laa_node

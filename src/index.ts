@@ -4,3 +4,5 @@ export { LaaError, DisposedError, AbortError } from './errors';
 export type { LaaErrorCode } from './errors';
 export { versions } from './versions';
 export type { Versions } from './versions';
+export { readWeights } from './weights';
+export type { WeightsFile } from './weights';

@@ -48,7 +48,15 @@ export interface NativeVersions {
   parallel: string;
 }
 
+export interface NativeWeightsFile {
+  format: 'safetensors' | 'pytorch-checkpoint';
+  epoch?: number;
+  metadata: Record<string, string>;
+  tensors: Array<{ name: string; dtype: string; shape: number[]; data: Float32Array | Float64Array | BigInt64Array | Int32Array }>;
+}
+
 export interface Binding {
+  readWeights(path: string): Promise<NativeWeightsFile>;
   NativeLaaNet: {
     load(path: string, options: NativeModelOptions): Promise<NativeLaaNet>;
     reference(seed: bigint, options: NativeModelOptions): Promise<NativeLaaNet>;

@@ -70,7 +70,8 @@ void check_container(const std::string& path) {
 
 uint64_t read_le(const std::vector<char>& buf, size_t at, size_t n) {
   uint64_t v = 0;
-  for (size_t i = 0; i < n; ++i) v |= static_cast<uint64_t>(static_cast<unsigned char>(buf[at + i])) << (8 * i);
+  for (size_t i = 0; i < n; ++i)
+    v |= static_cast<uint64_t>(static_cast<unsigned char>(buf[at + i])) << (8 * i);
   return v;
 }
 
@@ -88,9 +89,11 @@ uint64_t claimed_bytes(const std::string& path, uint64_t file_size) {
   // End of central directory: 22 bytes plus a comment of up to 65535.
   std::vector<char> tail(static_cast<size_t>(std::min<uint64_t>(file_size, 22 + 65535)));
   if (tail.size() < 22 || !read_at(in, file_size - tail.size(), tail)) return 0;
-  size_t eocd = tail.size() - 22 + 1;
-  while (eocd-- > 0 && read_le(tail, eocd, 4) != 0x06054b50) {}
-  if (eocd == static_cast<size_t>(-1)) return 0;
+  size_t eocd = tail.size() - 22;
+  while (read_le(tail, eocd, 4) != 0x06054b50) {
+    if (eocd == 0) return 0;
+    --eocd;
+  }
   uint64_t cd_size = read_le(tail, eocd + 12, 4), cd_offset = read_le(tail, eocd + 16, 4);
   if (cd_size == 0xffffffff || cd_offset == 0xffffffff) {  // zip64: follow the locator
     const uint64_t eocd_pos = file_size - tail.size() + eocd;
@@ -162,7 +165,8 @@ const Value& find_state_dict(const std::string& path, const Value& root) {
     std::string keys;
     for (size_t i = 0; i < root.entries().size() && i < 8; ++i) {
       const Value& k = *root.entries()[i].first;
-      keys += (i ? ", " : "") + (k.is(Kind::String) ? "'" + printable(k.as_string(), 40) + "'" : pickle::kind_name(k.kind));
+      keys += i ? ", " : "";
+      keys += k.is(Kind::String) ? "'" + printable(k.as_string(), 40) + "'" : pickle::kind_name(k.kind);
     }
     corrupt(path, "it has no 'state_dict' or 'model' entry and is not a mapping of names to tensors "
                   "(top-level keys: " + keys + ")");

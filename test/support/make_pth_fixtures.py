@@ -6,7 +6,9 @@ Run with Debian's interpreter, which has torch 1.13 (python3-torch):
 
 Files (all small):
   tiny.pth             official-shaped checkpoint {'epoch', 'state_dict', 'optimizer'}
-  tiny.json            what a reader must find in tiny.pth (keys without 'module.')
+  tiny.json            what a reader must find in tiny.pth: epoch, has_optimizer and per
+                       tensor key (without 'module.'), dtype, shape, sum and
+                       wsum = sum(flat[i] * i), which catches stride mix-ups
   bare_state_dict.pth  the same state_dict saved on its own
   legacy.pth           the same state_dict in the legacy (non-zip) format
   evil_os_system.pth   valid container whose pickle REDUCEs os.system
@@ -15,15 +17,15 @@ Files (all small):
   garbage_pickle.pth   tiny.pth's records with a truncated data.pkl
   tiny_protocol4.pth   tiny.pth's content pickled with protocol 4 (FRAME,
                        MEMOIZE, STACK_GLOBAL, SHORT_BINUNICODE); matches tiny.json
-Values are small multiples of 1/8 so that sums are exact in float64.
+Values are small multiples of 1/8 so that sums are exact in float64. The
+state_dict has a transposed parameter, two buffers sharing one storage (one at
+an offset) and an int64 num_batches_tracked scalar.
 """
 import json
 import os
 import random
 import sys
 import zipfile
-from collections import OrderedDict
-
 import torch
 from torch import nn
 
@@ -72,7 +74,7 @@ def sam_like_optimizer_state(model):
     loss.backward()
     opt.step()
     sd = opt.state_dict()
-    for i, group in enumerate(sd["param_groups"]):
+    for group in sd["param_groups"]:
         group["rho"] = 0.05
         group["initial_lr"] = group["lr"]
     for idx in list(sd["state"]):

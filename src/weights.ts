@@ -1,0 +1,19 @@
+import { fromNative, invalidArgument } from './errors';
+import { binding, type NativeWeightsFile } from './native';
+
+export type WeightsFile = NativeWeightsFile;
+
+/**
+ * Reads the tensors of a `.safetensors` file or an official `.pth` checkpoint
+ * without building a model (a leading `module.` is stripped from `.pth` keys).
+ * Checkpoints are parsed by a restricted unpickler: nothing in the file runs.
+ */
+export async function readWeights(path: string): Promise<WeightsFile> {
+  if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
+  const site = new Error();
+  try {
+    return await binding().readWeights(path);
+  } catch (err) {
+    throw fromNative(err, site);
+  }
+}
