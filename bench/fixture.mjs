@@ -1,0 +1,18 @@
+// Reads one item of the parity fixture's input (item 0 is a real face crop).
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const shared = process.env.LAA_SHARED_DIR ?? path.resolve(root, '..', 'shared');
+
+export function readFixtureInput(item) {
+  const buf = fs.readFileSync(path.join(shared, 'fixtures', 'parity', 'reference-a.safetensors'));
+  const n = Number(buf.readBigUInt64LE(0));
+  const meta = JSON.parse(buf.subarray(8, 8 + n).toString()).input;
+  const [, c, h, w] = meta.shape;
+  const per = c * h * w * 4;
+  const start = 8 + n + meta.data_offsets[0] + item * per;
+  const data = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + per));
+  return { data, shape: [1, c, h, w] };
+}
