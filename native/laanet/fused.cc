@@ -8,9 +8,10 @@ torch::Tensor FoldedConv::operator()(const torch::Tensor& input) const {
   torch::Tensor x = input;
   if (explicit_pad != Pad4{0, 0, 0, 0})
     x = F::pad(x, F::PadFuncOptions({explicit_pad[0], explicit_pad[1], explicit_pad[2], explicit_pad[3]}));
-  if (transposed_in_float)
-    return at::conv_transpose2d(x.to(torch::kFloat32), weight, bias, stride, padding, 0, groups).to(x.scalar_type());
-  if (transposed) return at::conv_transpose2d(x, weight, bias, stride, padding, 0, groups);
+  if (subpixel) {
+    auto y = at::pixel_shuffle(at::conv2d(x, weight, bias, 1, 1), 2);
+    return x.is_contiguous(at::MemoryFormat::ChannelsLast) ? y.contiguous(at::MemoryFormat::ChannelsLast) : y;
+  }
   return at::conv2d(x, weight, bias, stride, padding, 1, groups);
 }
 
@@ -51,21 +52,32 @@ FoldedConv fold(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dI
   return f;
 }
 
-// ConvTranspose2d weights are (in, out, k, k): the BN scale runs along dim 1.
+// ConvTranspose2d(k4, s2, p1) + BN as a sub-pixel convolution. Output row
+// 2m+a reads input rows m-1, m (a = 0; kernel taps 3, 1) or m, m+1 (a = 1;
+// taps 2, 0); the same for columns. A 3×3 window over rows m-1..m+1 covers
+// both phases, and pixel_shuffle interleaves the four (a, b) phases, which sit
+// at output channel c·4 + a·2 + b. ConvTranspose2d weights are (in, out, k, k),
+// so the BN scale runs along dim 1.
 FoldedConv fold_transposed(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
                            const Target& t) {
-  FoldedConv f;
   auto scale = bn.weight.detach().to(torch::kFloat64) /
                torch::sqrt(bn.running_var.detach().to(torch::kFloat64) + bn.options.eps());
-  auto w = conv.weight.detach().to(torch::kFloat64) * scale.view({1, -1, 1, 1});
-  auto b = bn.bias.detach().to(torch::kFloat64) - bn.running_mean.detach().to(torch::kFloat64) * scale;
-  f.transposed = true;
-  f.transposed_in_float = t.dtype == torch::kBFloat16 && w.device().is_cpu();
-  const Target math{f.transposed_in_float ? torch::kFloat32 : t.dtype, t.channels_last};
-  f.weight = math.weight(w);
-  f.bias = b.to(math.dtype);
-  f.stride = 2;
-  f.padding = 1;
+  auto w = conv.weight.detach().to(torch::kFloat64).cpu() * scale.cpu().view({1, -1, 1, 1});
+  auto b = bn.bias.detach().to(torch::kFloat64).cpu() - bn.running_mean.detach().to(torch::kFloat64).cpu() * scale.cpu();
+  const int64_t cin = w.size(0), cout = w.size(1);
+  // tap[a][u]: kernel index used by phase a at window row u (-1: none).
+  const int64_t tap[2][3] = {{3, 1, -1}, {-1, 2, 0}};
+  auto k = torch::zeros({cout, 2, 2, cin, 3, 3}, w.options());
+  for (int a = 0; a < 2; ++a)
+    for (int bb = 0; bb < 2; ++bb)
+      for (int u = 0; u < 3; ++u)
+        for (int v = 0; v < 3; ++v)
+          if (tap[a][u] >= 0 && tap[bb][v] >= 0)
+            k.select(1, a).select(1, bb).select(2, u).select(2, v).copy_(w.select(2, tap[a][u]).select(2, tap[bb][v]).t());
+  FoldedConv f;
+  f.subpixel = true;
+  f.weight = t.weight(k.reshape({cout * 4, cin, 3, 3}).to(conv.weight.device()));
+  f.bias = b.repeat_interleave(4).to(conv.weight.device()).to(t.dtype);
   return f;
 }
 
