@@ -4,6 +4,7 @@
 
 #include <cstdlib>
 
+#include "compute_thread.h"
 #include "laanet/errors.h"
 
 namespace laa_node {
@@ -40,7 +41,7 @@ Napi::Error make_error(Napi::Env env, const NativeFailure& f) {
 void throw_failure(Napi::Env env, const NativeFailure& f) { throw make_error(env, f); }
 
 void PromiseWorker::Execute() {
-  failed_ = !capture([this] { Run(); }, failure_);
+  failed_ = !capture([this] { run_on_compute_thread([this] { Run(); }); }, failure_);
 }
 
 void PromiseWorker::OnOK() {

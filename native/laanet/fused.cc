@@ -9,8 +9,16 @@ torch::Tensor FoldedConv::operator()(const torch::Tensor& input) const {
   if (explicit_pad != Pad4{0, 0, 0, 0})
     x = F::pad(x, F::PadFuncOptions({explicit_pad[0], explicit_pad[1], explicit_pad[2], explicit_pad[3]}));
   if (subpixel) {
-    auto y = at::pixel_shuffle(at::conv2d(x, weight, bias, 1, 1), 2);
-    return x.is_contiguous(at::MemoryFormat::ChannelsLast) ? y.contiguous(at::MemoryFormat::ChannelsLast) : y;
+    // z[:, c·4 + a·2 + b, m + a, n + b] is output pixel (2m + a, 2n + b).
+    auto z = at::conv2d(x, weight, bias, 1, 1);
+    const int64_t n = x.size(0), c = z.size(1) / 4, h = x.size(2), w = x.size(3);
+    auto y = at::empty({n, c, 2 * h, 2 * w}, x.options().memory_format(x.suggest_memory_format()));
+    auto phases = y.view({n, c, h, 2, w, 2});
+    for (int64_t a = 0; a < 2; ++a)
+      for (int64_t b = 0; b < 2; ++b)
+        phases.select(5, b).select(3, a).copy_(
+            z.slice(1, a * 2 + b, 4 * c, 4).slice(2, a, a + h).slice(3, b, b + w));
+    return y;
   }
   return at::conv2d(x, weight, bias, stride, padding, 1, groups);
 }
@@ -21,6 +29,11 @@ namespace {
 torch::Tensor silu_(torch::Tensor x) { return at::silu_(x); }
 torch::Tensor relu_(torch::Tensor x) { return x.relu_(); }
 torch::Tensor sigmoid_(torch::Tensor x) { return x.sigmoid_(); }
+
+// efpn_gate without autograd: 1 − σ(d) = σ(−d), computed in place.
+torch::Tensor gate(const torch::Tensor& d, const torch::Tensor& lateral) {
+  return torch::cat({d, d.neg().sigmoid_().mul_(lateral)}, 1);
+}
 
 struct Target {
   torch::ScalarType dtype;
@@ -54,29 +67,28 @@ FoldedConv fold(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dI
 
 // ConvTranspose2d(k4, s2, p1) + BN as a sub-pixel convolution. Output row
 // 2m+a reads input rows m-1, m (a = 0; kernel taps 3, 1) or m, m+1 (a = 1;
-// taps 2, 0); the same for columns. A 3×3 window over rows m-1..m+1 covers
-// both phases, and pixel_shuffle interleaves the four (a, b) phases, which sit
-// at output channel c·4 + a·2 + b. ConvTranspose2d weights are (in, out, k, k),
+// taps 2, 0), the same for columns. A 2×2 conv with padding 1 sees rows
+// m-1, m at output row m and rows m, m+1 at row m+1, so phase a uses
+// tap[a] = {3, 1} or {2, 0} and is read at offset a. Phase (a, b) sits at
+// output channel c·4 + a·2 + b. ConvTranspose2d weights are (in, out, k, k),
 // so the BN scale runs along dim 1.
 FoldedConv fold_transposed(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
                            const Target& t) {
-  auto scale = bn.weight.detach().to(torch::kFloat64) /
-               torch::sqrt(bn.running_var.detach().to(torch::kFloat64) + bn.options.eps());
-  auto w = conv.weight.detach().to(torch::kFloat64).cpu() * scale.cpu().view({1, -1, 1, 1});
-  auto b = bn.bias.detach().to(torch::kFloat64).cpu() - bn.running_mean.detach().to(torch::kFloat64).cpu() * scale.cpu();
+  auto scale = bn.weight.detach().to(torch::kFloat64).cpu() /
+               torch::sqrt(bn.running_var.detach().to(torch::kFloat64).cpu() + bn.options.eps());
+  auto w = conv.weight.detach().to(torch::kFloat64).cpu() * scale.view({1, -1, 1, 1});
+  auto b = bn.bias.detach().to(torch::kFloat64).cpu() - bn.running_mean.detach().to(torch::kFloat64).cpu() * scale;
   const int64_t cin = w.size(0), cout = w.size(1);
-  // tap[a][u]: kernel index used by phase a at window row u (-1: none).
-  const int64_t tap[2][3] = {{3, 1, -1}, {-1, 2, 0}};
-  auto k = torch::zeros({cout, 2, 2, cin, 3, 3}, w.options());
+  const int64_t tap[2][2] = {{3, 1}, {2, 0}};
+  auto k = torch::zeros({cout, 2, 2, cin, 2, 2}, w.options());
   for (int a = 0; a < 2; ++a)
     for (int bb = 0; bb < 2; ++bb)
-      for (int u = 0; u < 3; ++u)
-        for (int v = 0; v < 3; ++v)
-          if (tap[a][u] >= 0 && tap[bb][v] >= 0)
-            k.select(1, a).select(1, bb).select(2, u).select(2, v).copy_(w.select(2, tap[a][u]).select(2, tap[bb][v]).t());
+      for (int u = 0; u < 2; ++u)
+        for (int v = 0; v < 2; ++v)
+          k.select(1, a).select(1, bb).select(2, u).select(2, v).copy_(w.select(2, tap[a][u]).select(2, tap[bb][v]).t());
   FoldedConv f;
   f.subpixel = true;
-  f.weight = t.weight(k.reshape({cout * 4, cin, 3, 3}).to(conv.weight.device()));
+  f.weight = t.weight(k.reshape({cout * 4, cin, 2, 2}).to(conv.weight.device()));
   f.bias = b.repeat_interleave(4).to(conv.weight.device()).to(t.dtype);
   return f;
 }
@@ -156,7 +168,7 @@ torch::Tensor FusedLaaNet::backbone_block(const FusedBlock& b, const torch::Tens
   auto s = x.mean({2, 3});
   s = silu_(at::linear(s, b.se_reduce_w, b.se_reduce_b));
   s = sigmoid_(at::linear(s, b.se_expand_w, b.se_expand_b));
-  x = x * s.unsqueeze(-1).unsqueeze(-1);
+  x.mul_(s.unsqueeze(-1).unsqueeze(-1));
   x = b.project(x);
   if (b.args.stride == 1 && b.args.in_ch == b.args.out_ch) x.add_(inputs);
   return x;
@@ -176,9 +188,9 @@ LaaNetOutput FusedLaaNet::forward(const torch::Tensor& input, const HeadSet& hea
   auto x1 = silu_(head_conv_(x));
 
   auto d = relu_(d1_(x1));
-  d = d2_up_(relu_(d2_conv_(efpn_gate(d, x2))));
-  d = d3_up_(relu_(d3_conv_(efpn_gate(d, x3))));
-  auto g = efpn_gate(d, x4);
+  d = d2_up_(relu_(d2_conv_(gate(d, x2))));
+  d = d3_up_(relu_(d3_conv_(gate(d, x3))));
+  auto g = gate(d, x4);
   auto pw = relu_(inc_pw_(g));
   auto pooled = torch::max_pool2d(g, {3, 3}, {1, 1}, {1, 1});
   auto inc = torch::cat({pw, relu_(inc_conv3_(pw)), relu_(inc_conv5_(pw)),

@@ -15,10 +15,11 @@ struct FoldedConv {
   torch::Tensor weight, bias;
   int64_t stride = 1, padding = 0, groups = 1;
   Pad4 explicit_pad{0, 0, 0, 0};  // asymmetric static padding, applied before the conv
-  // A ConvTranspose2d(k4, s2, p1) rewritten as a 3×3 convolution with 4× the
-  // output channels followed by pixel_shuffle(2) (sub-pixel convolution): the
-  // same function, 2-3× faster on CPU than LibTorch 1.13's transposed conv,
-  // whose bfloat16 CPU kernel is also wrong (it computes a strided conv).
+  // A ConvTranspose2d(k4, s2, p1) rewritten as a 2×2 convolution (padding 1)
+  // with 4× the output channels, one per output phase, interleaved back into
+  // the 2× grid (sub-pixel convolution): the same function and FLOPs, faster
+  // on CPU than LibTorch 1.13's transposed conv, whose bfloat16 CPU kernel is
+  // also wrong (it computes a strided convolution).
   bool subpixel = false;
 
   torch::Tensor operator()(const torch::Tensor& x) const;
