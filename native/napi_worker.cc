@@ -46,22 +46,25 @@ void PromiseWorker::Execute() {
 
 void PromiseWorker::OnOK() {
   Napi::Env env = Env();
-  Napi::HandleScope scope(env);
-  if (failed_) {
-    deferred_.Reject(make_error(env, failure_).Value());
-    return;
-  }
-  Napi::Value result;
-  NativeFailure f;
-  bool ok = false;
+  // Every N-API call below throws Napi::Error once the environment is being
+  // torn down (a Worker terminated while this job ran); then there is nobody
+  // left to resolve, and letting the exception escape would abort the process.
   try {
-    ok = capture([&] { result = Result(env); }, f);
-  } catch (const Napi::Error& e) {  // a JavaScript exception while building the result
-    deferred_.Reject(e.Value());
-    return;
+    Napi::HandleScope scope(env);
+    if (failed_) {
+      deferred_.Reject(make_error(env, failure_).Value());
+      return;
+    }
+    Napi::Value result;
+    NativeFailure f;
+    if (capture([&] { result = Result(env); }, f)) deferred_.Resolve(result);
+    else deferred_.Reject(make_error(env, f).Value());
+  } catch (const Napi::Error& e) {
+    try {
+      deferred_.Reject(e.Value());
+    } catch (const Napi::Error&) {
+    }
   }
-  if (ok) deferred_.Resolve(result);
-  else deferred_.Reject(make_error(env, f).Value());
 }
 
 void PromiseWorker::OnError(const Napi::Error& e) { deferred_.Reject(e.Value()); }

@@ -128,7 +128,26 @@ LaaNetOutput Model::forward(const ForwardRequest& req) {
                                "(at least 64; the official model uses 384) but received " + c10::str(x.sizes()));
   torch::InferenceMode guard;
   // The folded plan serves plain inference; intermediates come from the module.
-  if (fused_ && !req.intermediates) return fused_->forward(x.to(device_), req.heads);
+  if (fused_ && !req.intermediates) {
+    if (!device_.is_cpu() || x.size(0) <= kCpuChunk) return fused_->forward(x.to(device_), req.heads);
+    // On the CPU a batch runs fastest as a sequence of small ones: the
+    // activations of one image stay in cache and the allocator reuses its
+    // blocks instead of page-faulting fresh 100+ MB buffers (batch 8 measured
+    // 168 ms/frame in one piece, ~113 ms/frame in pieces of one).
+    std::vector<LaaNetOutput> parts;
+    for (const auto& chunk : x.split(kCpuChunk)) parts.push_back(fused_->forward(chunk, req.heads));
+    auto cat = [&](torch::Tensor LaaNetOutput::*field) {
+      if (!(parts[0].*field).defined()) return torch::Tensor();
+      std::vector<torch::Tensor> v;
+      for (auto& p : parts) v.push_back(p.*field);
+      return torch::cat(v, 0);
+    };
+    LaaNetOutput out;
+    out.hm = cat(&LaaNetOutput::hm);
+    out.cls = cat(&LaaNetOutput::cls);
+    out.cstency = cat(&LaaNetOutput::cstency);
+    return out;
+  }
   return net_->forward(x.to(device_, module_dtype()), req.heads, req.intermediates);
 }
 

@@ -23,6 +23,9 @@ struct ForwardRequest {
   bool intermediates = false;
 };
 
+// Images per piece when a CPU batch is split (see Model::forward).
+inline constexpr int64_t kCpuChunk = 1;
+
 class Model {
  public:
   // Random (PyTorch default init) weights.
