@@ -1,14 +1,32 @@
 // Entry point of the laa-native addon.
+#include <dlfcn.h>
 #include <napi.h>
 #include <opencv2/core/version.hpp>
 #include <torch/torch.h>
 
+#include "abort_flag.h"
+#include "detector_binding.h"
 #include "model_binding.h"
 #include "weights_binding.h"
 
 namespace laa_node {
 
 namespace {
+
+// OpenBLAS (the BLAS behind Debian's LibTorch, and dlib's; Debian loads two
+// copies, libopenblas.so.0 and libblas.so.3) keeps its own pthread pools,
+// whose idle threads spin next to LibTorch's OpenMP team on the same cores.
+// The BLAS calls here are small (squeeze-excite layers), so one BLAS thread
+// loses nothing. Looked up at run time: other BLAS builds lack the symbol.
+void single_threaded_blas() {
+  using SetThreads = void (*)(int);
+  for (const char* lib : {"libopenblas.so.0", "libblas.so.3", "libopenblas.so"}) {
+    if (void* h = dlopen(lib, RTLD_LAZY | RTLD_NOLOAD)) {
+      if (auto f = reinterpret_cast<SetThreads>(dlsym(h, "openblas_set_num_threads"))) f(1);
+      dlclose(h);
+    }
+  }
+}
 
 Napi::Value Versions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
@@ -26,12 +44,18 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  static const bool blas_once = (single_threaded_blas(), true);
+  (void)blas_once;
   auto* data = new AddonData();
   data->laanet_ctor = Napi::Persistent(LaaNetWrap::Define(env));
   env.SetInstanceData<AddonData>(data);
+  data->abort_flag_ctor = Napi::Persistent(AbortFlag::Define(env));
   exports.Set("NativeLaaNet", data->laanet_ctor.Value());
+  exports.Set("AbortFlag", data->abort_flag_ctor.Value());
+  exports.Set("NativeDetector", DetectorWrap::Define(env));
   exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("readWeights", Napi::Function::New(env, ReadWeights));
+  exports.Set("writeHeatmapOverlay", Napi::Function::New(env, WriteHeatmapOverlay));
   return exports;
 }
 

@@ -5,6 +5,7 @@
 
 #include <memory>
 
+#include "addon_data.h"
 #include "laanet/model.h"
 
 namespace laa_node {
@@ -26,11 +27,6 @@ class LaaNetWrap : public Napi::ObjectWrap<LaaNetWrap> {
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
   std::shared_ptr<laa::Model> live(Napi::Env env) const;
-};
-
-// Per-environment data (the addon may be loaded in several worker_threads).
-struct AddonData {
-  Napi::FunctionReference laanet_ctor;
 };
 
 }  // namespace laa_node

@@ -41,7 +41,7 @@ Napi::Error make_error(Napi::Env env, const NativeFailure& f) {
 void throw_failure(Napi::Env env, const NativeFailure& f) { throw make_error(env, f); }
 
 void PromiseWorker::Execute() {
-  failed_ = !capture([this] { run_on_compute_thread([this] { Run(); }); }, failure_);
+  failed_ = !capture([this] { compute_thread_ ? run_on_compute_thread([this] { Run(); }) : Run(); }, failure_);
 }
 
 void PromiseWorker::OnOK() {

@@ -23,8 +23,12 @@ Napi::Error make_error(Napi::Env env, const NativeFailure& f);
 
 class PromiseWorker : public Napi::AsyncWorker {
  public:
-  explicit PromiseWorker(Napi::Env env)
-      : Napi::AsyncWorker(env, "laa-native"), deferred_(Napi::Promise::Deferred::New(env)) {}
+  // compute_thread: run Run() on the LibTorch compute thread (see
+  // compute_thread.h); jobs that only partly use LibTorch pass false and send
+  // those parts there themselves.
+  explicit PromiseWorker(Napi::Env env, bool compute_thread = true)
+      : Napi::AsyncWorker(env, "laa-native"), deferred_(Napi::Promise::Deferred::New(env)),
+        compute_thread_(compute_thread) {}
   Napi::Promise promise() { return deferred_.Promise(); }
 
  protected:
@@ -39,6 +43,7 @@ class PromiseWorker : public Napi::AsyncWorker {
   Napi::Promise::Deferred deferred_;
   NativeFailure failure_;
   bool failed_ = false;
+  bool compute_thread_;
 };
 
 }  // namespace laa_node

@@ -5,10 +5,96 @@
  *   laa-native info
  * Exit codes: 0 success, 1 the work failed, 2 usage error.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { Detector, type ScoreResult } from './detector';
 import { LaaError } from './errors';
 import { LaaNet, type DType } from './laanet';
+import { writeHeatmapOverlay } from './overlay';
 import { versions } from './versions';
+
+const MEDIA = new Set(['.mp4', '.avi', '.mov', '.webm', '.mkv', '.m4v', '.jpg', '.jpeg', '.png', '.bmp', '.webp']);
+
+function intOption(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** Files to score: files as given, directories expanded to their media files (sorted, not recursive). */
+function expandInputs(inputs: string[]): string[] {
+  const out: string[] = [];
+  for (const input of inputs) {
+    let st: fs.Stats | undefined;
+    try {
+      st = fs.statSync(input);
+    } catch {
+      out.push(input); // reported as ENOENT by the scorer
+      continue;
+    }
+    if (st.isDirectory()) {
+      for (const name of fs.readdirSync(input).sort())
+        if (MEDIA.has(path.extname(name).toLowerCase()) && fs.statSync(path.join(input, name)).isFile()) out.push(path.join(input, name));
+    } else out.push(input);
+  }
+  return out;
+}
+
+function progressBar(file: string) {
+  if (!process.stderr.isTTY) return undefined;
+  return ({ stage, done, total }: { stage: string; done: number; total: number }) => {
+    const width = 24;
+    const filled = Math.round((done / Math.max(total, 1)) * width);
+    process.stderr.write(`\r${path.basename(file).slice(0, 30).padEnd(30)} ${stage.padEnd(6)} [${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total}`);
+  };
+}
+
+async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; json?: boolean; heatmapDir?: string; threshold: number }) {
+  const files = expandInputs(inputs);
+  if (files.length === 0) throw new LaaError('EINVAL', `no media files in ${inputs.join(', ')}`);
+  const net = opts.weights ? await LaaNet.load(opts.weights, { threads: opts.threads }) : await LaaNet.reference(undefined, { threads: opts.threads });
+  if (!opts.weights)
+    process.stderr.write('laa-native: no --weights given: using UNTRAINED fill-rule weights (fixture seed 20261125). Scores are meaningless; pass --weights <model.safetensors|official.pth>.\n');
+  const detector = await Detector.create({ weights: net });
+  let failed = 0;
+  if (!opts.json) process.stdout.write(`${'file'.padEnd(48)} ${'P(fake)'.padStart(8)}  label  faces/frames  seconds\n`);
+  for (const file of files) {
+    const bar = progressBar(file);
+    try {
+      const r: ScoreResult = await detector.scoreVideo(file, { frames: opts.frames, threshold: opts.threshold, heatmaps: !!opts.heatmapDir, onProgress: bar });
+      if (bar) process.stderr.write('\r\x1b[K');
+      if (opts.heatmapDir) await writeOverlays(r, opts.heatmapDir);
+      if (opts.json) {
+        const frames = r.frames.map((f) => (f.noFace ? f : { index: f.index, timeSec: f.timeSec, box: f.box, score: f.score, logit: f.logit }));
+        process.stdout.write(JSON.stringify({ file, ok: true, score: r.score, label: r.label, logit: r.logit, facesFound: r.facesFound, framesSampled: r.framesSampled, frames, timings: r.timings, model: r.model }) + '\n');
+      } else {
+        process.stdout.write(`${file.padEnd(48)} ${r.score.toFixed(4).padStart(8)}  ${r.label.padEnd(5)}  ${`${r.facesFound}/${r.framesSampled}`.padStart(12)}  ${(r.timings.totalMs / 1000).toFixed(1).padStart(7)}\n`);
+      }
+    } catch (err) {
+      if (bar) process.stderr.write('\r\x1b[K');
+      failed++;
+      const e = err as LaaError;
+      if (opts.json) process.stdout.write(JSON.stringify({ file, ok: false, code: e.code ?? 'EINTERNAL', error: e.message }) + '\n');
+      else process.stdout.write(`${file.padEnd(48)} ${'-'.padStart(8)}  error  [${e.code ?? 'EINTERNAL'}] ${e.message}\n`);
+    }
+  }
+  process.stderr.write(`laa-native: model ${net.info.source}${net.info.source.startsWith('fill-rule:') ? ' (untrained)' : ''}, ${files.length - failed}/${files.length} scored\n`);
+  detector.dispose();
+  net.dispose();
+  if (failed) process.exitCode = 1;
+}
+
+async function writeOverlays(r: ScoreResult, dir: string) {
+  const stem = path.basename(r.file).replace(/\.[^.]+$/, '');
+  fs.mkdirSync(dir, { recursive: true });
+  for (const f of r.frames) {
+    if (f.noFace || !f.heatmap || !f.crop) continue;
+    await writeHeatmapOverlay(path.join(dir, `${stem}_frame${String(f.index).padStart(6, '0')}.png`), f.crop, f.heatmap);
+  }
+}
 
 function fail(err: unknown): never {
   const e = err as LaaError;
@@ -41,6 +127,22 @@ export function buildProgram(): Command {
         net.dispose();
       }
     });
+
+  program
+    .command('score')
+    .description('score videos or images (files or directories) for face manipulation')
+    .argument('<paths...>', 'video/image files or directories of them')
+    .option('--frames <n>', 'frames sampled evenly per video', intOption('--frames', 1, 10000), 32)
+    .option('--weights <file>', 'model weights (.safetensors or official .pth)')
+    .option('--threads <n>', 'LibTorch threads', intOption('--threads', 1, 1024))
+    .option('--threshold <p>', 'P(fake) from which a file is labelled fake', (v) => {
+      const n = Number(v);
+      if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('--threshold must be between 0 and 1');
+      return n;
+    }, 0.5)
+    .option('--json', 'print one JSON line per file')
+    .option('--heatmap-dir <dir>', 'write a PNG per frame: the face crop with its artifact heatmap overlaid')
+    .action(async (paths: string[], opts) => score(paths, opts));
 
   program
     .command('info')

@@ -15,6 +15,9 @@ export type LaaErrorCode =
   | 'ENOMEM'
   | 'ABORT_ERR'
   | 'EBINDING' // the native addon could not be loaded
+  | 'EUNSUPPORTED' // not a video or image that can be read
+  | 'ETOOLARGE' // an image above the pixel limit
+  | 'ENOFACE' // no face in any sampled frame
   | 'EINTERNAL';
 
 export class LaaError extends Error {
@@ -44,7 +47,7 @@ export class AbortError extends LaaError {
 
 const KNOWN = new Set<string>([
   'ENOENT', 'ECORRUPT', 'EUNSAFE', 'EWEIGHTS', 'ESHAPE', 'EINVAL', 'EDEVICE', 'EDISPOSED', 'ENOMEM',
-  'ABORT_ERR', 'EBINDING', 'EINTERNAL',
+  'ABORT_ERR', 'EBINDING', 'EINTERNAL', 'EUNSUPPORTED', 'ETOOLARGE', 'ENOFACE',
 ]);
 
 /**

@@ -159,6 +159,11 @@ export class LaaNet {
     return this.#live().info() as ModelInfo;
   }
 
+  /** @internal The native handle, for other native objects that share this model. */
+  _nativeHandle(): NativeLaaNet {
+    return this.#live();
+  }
+
   get disposed(): boolean {
     return this.#native === undefined;
   }

@@ -55,8 +55,42 @@ export interface NativeWeightsFile {
   tensors: Array<{ name: string; dtype: string; shape: number[]; data: Float32Array | Float64Array | BigInt64Array | Int32Array }>;
 }
 
+export interface NativeMediaScore {
+  info: { isVideo: boolean; frameCount: number; fps: number; durationSec: number; width: number; height: number };
+  frames: Array<{
+    index: number;
+    timeSec: number;
+    facesFound: number;
+    box?: { left: number; top: number; right: number; bottom: number };
+    logit: number;
+    heatmap?: Float32Array;
+    crop?: Uint8Array;
+  }>;
+  faces: number;
+  logit: number;
+  score: number;
+  timings: { decodeMs: number; detectMs: number; cropMs: number; inferMs: number };
+}
+
+export interface NativeAbortFlag {
+  abort(): void;
+}
+
+export interface NativeDetector {
+  scoreMedia(
+    path: string,
+    options: { frames: number; heatmaps: boolean; batch: number; detectMaxSide: number },
+    onProgress: ((stage: number, done: number, total: number) => void) | undefined,
+    abort: NativeAbortFlag,
+  ): Promise<NativeMediaScore>;
+  dispose(): void;
+}
+
 export interface Binding {
+  NativeDetector: new (model: NativeLaaNet) => NativeDetector;
+  AbortFlag: new () => NativeAbortFlag;
   readWeights(path: string): Promise<NativeWeightsFile>;
+  writeHeatmapOverlay(file: string, crop: Uint8Array, cropShape: number[], heat: Float32Array, heatShape: number[]): Promise<void>;
   NativeLaaNet: {
     load(path: string, options: NativeModelOptions): Promise<NativeLaaNet>;
     reference(seed: bigint, options: NativeModelOptions): Promise<NativeLaaNet>;

@@ -1,0 +1,159 @@
+#include "detector_binding.h"
+
+#include <cstring>
+
+#include "abort_flag.h"
+#include "compute_thread.h"
+#include "model_binding.h"
+#include "napi_worker.h"
+#include "scorer.h"
+
+namespace laa_node {
+
+namespace {
+
+class ScoreWorker : public PromiseWorker {
+ public:
+  ScoreWorker(Napi::Env env, std::shared_ptr<void> keep, laa::Model* model, laa::ops::FaceDetector* faces,
+              std::mutex* mutex, int threads, std::string path, laa::ScoreOptions opts,
+              std::shared_ptr<std::atomic<bool>> aborted, Napi::Value on_progress)
+      : PromiseWorker(env, /*compute_thread=*/false),
+        keep_(std::move(keep)), model_(model), faces_(faces), mutex_(mutex), threads_(threads),
+        path_(std::move(path)), opts_(opts), aborted_(std::move(aborted)) {
+    if (on_progress.IsFunction())
+      progress_ = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "laa-native progress", 0, 1);
+  }
+  ~ScoreWorker() override {
+    if (progress_) progress_.Release();
+  }
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(*mutex_);
+    auto progress = [this](const char* stage, int done, int total) {
+      if (!progress_) return;
+      const int s = std::strcmp(stage, "decode") == 0 ? 0 : std::strcmp(stage, "detect") == 0 ? 1 : 2;
+      progress_.NonBlockingCall([s, done, total](Napi::Env env, Napi::Function fn) {
+        fn.Call({Napi::Number::New(env, s), Napi::Number::New(env, done), Napi::Number::New(env, total)});
+      });
+    };
+    auto compute = [this](const std::function<void()>& job) {
+      run_on_compute_thread([&] {
+        laa::apply_threads(threads_);
+        job();
+      });
+    };
+    result_ = laa::score_media(*model_, *faces_, path_, opts_, progress, *aborted_, compute);
+  }
+
+  Napi::Value Result(Napi::Env env) override {
+    const auto& r = result_;
+    Napi::Object o = Napi::Object::New(env);
+    Napi::Object info = Napi::Object::New(env);
+    info.Set("isVideo", r.info.is_video);
+    info.Set("frameCount", Napi::Number::New(env, double(r.info.frame_count)));
+    info.Set("fps", r.info.fps);
+    info.Set("durationSec", r.info.duration_sec);
+    info.Set("width", r.info.width);
+    info.Set("height", r.info.height);
+    o.Set("info", info);
+    Napi::Array frames = Napi::Array::New(env, r.frames.size());
+    for (size_t i = 0; i < r.frames.size(); ++i) {
+      const auto& f = r.frames[i];
+      Napi::Object fo = Napi::Object::New(env);
+      fo.Set("index", Napi::Number::New(env, double(f.index)));
+      fo.Set("timeSec", f.time_sec);
+      fo.Set("facesFound", f.faces_found);
+      if (f.has_face) {
+        Napi::Object box = Napi::Object::New(env);
+        box.Set("left", f.box.left);
+        box.Set("top", f.box.top);
+        box.Set("right", f.box.right);
+        box.Set("bottom", f.box.bottom);
+        fo.Set("box", box);
+        fo.Set("logit", f.logit);
+        if (f.heatmap.defined()) {
+          auto h = f.heatmap.contiguous();
+          auto a = Napi::Float32Array::New(env, size_t(h.numel()));
+          std::memcpy(a.Data(), h.data_ptr<float>(), size_t(h.numel()) * sizeof(float));
+          fo.Set("heatmap", a);
+        }
+        if (f.crop.defined()) {
+          auto c = f.crop.contiguous();
+          auto a = Napi::Uint8Array::New(env, size_t(c.numel()));
+          std::memcpy(a.Data(), c.data_ptr<uint8_t>(), size_t(c.numel()));
+          fo.Set("crop", a);
+        }
+      }
+      frames.Set(uint32_t(i), fo);
+    }
+    o.Set("frames", frames);
+    o.Set("faces", r.faces);
+    o.Set("logit", r.logit);
+    o.Set("score", r.score);
+    Napi::Object t = Napi::Object::New(env);
+    t.Set("decodeMs", r.decode_ms);
+    t.Set("detectMs", r.detect_ms);
+    t.Set("cropMs", r.crop_ms);
+    t.Set("inferMs", r.infer_ms);
+    o.Set("timings", t);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<void> keep_;
+  laa::Model* model_;
+  laa::ops::FaceDetector* faces_;
+  std::mutex* mutex_;
+  int threads_;
+  std::string path_;
+  laa::ScoreOptions opts_;
+  std::shared_ptr<std::atomic<bool>> aborted_;
+  Napi::ThreadSafeFunction progress_;
+  laa::MediaScore result_;
+};
+
+}  // namespace
+
+Napi::Function DetectorWrap::Define(Napi::Env env) {
+  return DefineClass(env, "NativeDetector",
+                     {InstanceMethod("scoreMedia", &DetectorWrap::ScoreMedia),
+                      InstanceMethod("dispose", &DetectorWrap::Dispose)});
+}
+
+// new NativeDetector(nativeLaaNet)
+DetectorWrap::DetectorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<DetectorWrap>(info) {
+  Napi::Env env = info.Env();
+  auto* data = env.GetInstanceData<AddonData>();
+  if (!info[0].IsObject() || !info[0].As<Napi::Object>().InstanceOf(data->laanet_ctor.Value()))
+    throw_failure(env, {"EINVAL", "Expected a LaaNet for the detector's model"});
+  auto* net = LaaNetWrap::Unwrap(info[0].As<Napi::Object>());
+  if (!net->model) throw_failure(env, {"EDISPOSED", "the LaaNet given to the detector has been disposed"});
+  state_ = std::make_shared<State>();
+  state_->model = net->model;
+  state_->threads = net->threads;
+}
+
+// scoreMedia(path, {frames, heatmaps, batch, detectMaxSide}, onProgress?, abortFlag) -> Promise
+Napi::Value DetectorWrap::ScoreMedia(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  if (!state_) throw_failure(env, {"EDISPOSED", "this Detector has been disposed"});
+  Napi::Object o = info[1].As<Napi::Object>();
+  laa::ScoreOptions opts;
+  opts.frames = o.Get("frames").As<Napi::Number>().Int32Value();
+  opts.heatmaps = o.Get("heatmaps").ToBoolean();
+  opts.batch = o.Get("batch").As<Napi::Number>().Int32Value();
+  opts.detect_max_side = o.Get("detectMaxSide").As<Napi::Number>().Int32Value();
+  auto* w = new ScoreWorker(env, state_, state_->model.get(), &state_->faces, &state_->mutex, state_->threads,
+                            info[0].As<Napi::String>().Utf8Value(), opts, abort_flag_of(info[3]), info[2]);
+  auto p = w->promise();
+  w->Queue();
+  return p;
+}
+
+Napi::Value DetectorWrap::Dispose(const Napi::CallbackInfo& info) {
+  state_.reset();
+  return info.Env().Undefined();
+}
+
+}  // namespace laa_node
