@@ -104,6 +104,9 @@ export const packageRoot = path.resolve(__dirname, '..');
 
 export function binding(): Binding {
   if (cached) return cached;
+  // FFmpeg logs every broken file to stderr ("moov atom not found"); the
+  // failures reach callers as typed errors instead. Read at the first capture.
+  process.env.OPENCV_FFMPEG_LOGLEVEL ??= '-8';
   const tried: string[] = [];
   const candidates = [
     process.env.LAA_NATIVE_BINDING,

@@ -320,7 +320,12 @@ MediaInfo probe(const std::string& path) {
     info.codec = h.format;
     return info;
   }
-  return VideoReader(path).info();
+  try {
+    return VideoReader(path).info();
+  } catch (const laa::Error& e) {
+    if (e.code != kUnsupported) throw;
+    throw laa::Error(kUnsupported, std::string("neither an image nor a video: ") + e.what());
+  }
 }
 
 }  // namespace laa::ops

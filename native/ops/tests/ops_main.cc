@@ -1,14 +1,17 @@
 // Check and timing program for native/ops (media, faces, crop), run outside
 // the addon. Builds with native/ops/tests/CMakeLists.txt.
 //
-//   ops_main [--shared DIR] [--quick] [--parity-dir DIR] [--dump-indices FILE]
+//   ops_main [--shared DIR] [--quick] [--parity-dir DIR]
+//   ops_main --dump-indices FILE | --probe FILE... | --seek-bench VIDEO...
 //
-// --shared      the team's shared folder (default ../shared next to the repo, or
-//               $LAA_SHARED_DIR, or /work/shared)
+// --shared      the team's shared folder ($LAA_SHARED_DIR, else /work/shared)
 // --quick       skip the detection-rate sweep over all clips
-// --parity-dir  also write a frame, its face box and our crops/tensor there for
-//               official_preprocess_check.py to compare with the official code
-// --dump-indices  write sample_indices for many (N, n) to FILE and exit
+// --parity-dir  also write frames, face boxes and our crops/tensors there, then
+//               run `python3 official_preprocess_check.py DIR` (python3-opencv)
+//               to compare them with the official preprocessing
+// --dump-indices  write sample_indices for many (N, n) to FILE
+// --probe       probe each file and read 32 sampled frames
+// --seek-bench  time reading 32 frames with seeking forced at several gaps
 //
 // Ends with "N passed, N failed"; exit status 1 when anything failed.
 #include <dirent.h>

@@ -1,0 +1,50 @@
+#!/usr/bin/env node
+// npm run bench:score — scoreVideo on a 720p clip (32 frames): the split of
+// decode / detect / crop / infer next to the network alone on the same 32
+// faces with their flips, and the CLI's throughput on a folder of 10 clips.
+import { spawnSync } from 'node:child_process';
+import { createRequire } from 'node:module';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const { Detector, LaaNet } = require(path.join(root, 'lib'));
+const shared = process.env.LAA_SHARED_DIR ?? path.resolve(root, '..', 'shared');
+const clips = path.join(shared, 'data', 'videos', 'real-talking-heads');
+const clip720 = path.join(clips, 'liveportrait_driving_d13.mp4'); // 720×1280, 352 frames
+const threads = os.availableParallelism();
+
+const net = await LaaNet.reference(undefined, { threads });
+const detector = await Detector.create({ weights: net });
+await detector.scoreVideo(clip720, { frames: 2 }); // warm-up
+
+const r = await detector.scoreVideo(clip720, { frames: 32 });
+const t = r.timings;
+const pre = t.decodeMs + t.detectMs + t.cropMs;
+console.log(`scoreVideo, ${r.media.width}x${r.media.height}, 32 frames, ${r.facesFound} faces, ${threads} threads`);
+console.log(`  total ${t.totalMs.toFixed(0)} ms = decode ${t.decodeMs.toFixed(0)} + detect ${t.detectMs.toFixed(0)} + crop ${t.cropMs.toFixed(0)} + infer ${t.inferMs.toFixed(0)} (+ ${(t.totalMs - pre - t.inferMs).toFixed(0)} other)`);
+console.log(`  decode + detect + crop = ${((100 * pre) / t.totalMs).toFixed(1)} % of the total`);
+
+// The network alone on 32 faces and their flips, in the same batches of 8 (+8 flips).
+const x = { data: new Float32Array(16 * 3 * 384 * 384).fill(0.1), shape: [16, 3, 384, 384] };
+const t0 = performance.now();
+for (let i = 0; i < 4; i++) await net.forward(x, { heads: ['cls'] });
+const netMs = performance.now() - t0;
+console.log(`  network alone, 32 faces + flips: ${netMs.toFixed(0)} ms -> scoreVideo / network = ${(t.totalMs / netMs).toFixed(2)}x`);
+detector.dispose();
+net.dispose();
+
+// The CLI on 10 clips, model loaded once.
+const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'laa-bench-'));
+const names = fs.readdirSync(clips).filter((f) => f.endsWith('.mp4')).sort().slice(0, 10);
+for (const n of names) fs.copyFileSync(path.join(clips, n), path.join(folder, n));
+const c0 = performance.now();
+const cli = spawnSync(process.execPath, [path.join(root, 'lib/cli.js'), 'score', folder, '--json'], { encoding: 'utf8' });
+const cliMs = performance.now() - c0;
+const lines = cli.stdout.trim().split('\n').map((l) => JSON.parse(l));
+console.log(`\nlaa-native score on ${names.length} clips (32 frames each): ${(cliMs / 1000).toFixed(1)} s, ${(cliMs / 1000 / names.length).toFixed(1)} s/clip, ${lines.filter((l) => l.ok).length} scored`);
+fs.rmSync(folder, { recursive: true, force: true });
