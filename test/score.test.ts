@@ -30,6 +30,32 @@ function writeGradientBmp(file: string, w: number, h: number) {
   fs.writeFileSync(file, buf);
 }
 
+function crc32(buf: Buffer): number {
+  let c = ~0;
+  for (const byte of buf) {
+    c ^= byte;
+    for (let k = 0; k < 8; k++) c = (c >>> 1) ^ (0xedb88320 & -(c & 1));
+  }
+  return ~c >>> 0;
+}
+
+/** A PNG whose header declares w×h pixels (no image data): decoding it would need w·h·3 bytes. */
+function writePngHeader(file: string, w: number, h: number) {
+  const chunk = (type: string, data: Buffer) => {
+    const body = Buffer.concat([Buffer.from(type, 'ascii'), data]);
+    const len = Buffer.alloc(4);
+    len.writeUInt32BE(data.length);
+    const crc = Buffer.alloc(4);
+    crc.writeUInt32BE(crc32(body));
+    return Buffer.concat([len, body, crc]);
+  };
+  const ihdr = Buffer.alloc(13);
+  ihdr.writeUInt32BE(w, 0);
+  ihdr.writeUInt32BE(h, 4);
+  ihdr.set([8, 2, 0, 0, 0], 8);
+  fs.writeFileSync(file, Buffer.concat([Buffer.from([0x89, 0x50, 0x4e, 0x47, 0x0d, 0x0a, 0x1a, 0x0a]), chunk('IHDR', ihdr), chunk('IEND', Buffer.alloc(0))]));
+}
+
 beforeAll(async () => {
   net = await LaaNet.reference();
   detector = await Detector.create({ weights: net });
@@ -135,6 +161,9 @@ describe('bad input', () => {
     expect(await code(empty)).toBe('EUNSUPPORTED');
     expect(['EUNSUPPORTED', 'ECORRUPT']).toContain(await code(truncated));
     expect(await code(noFace)).toBe('ENOFACE');
+    const huge = path.join(dir, 'huge.png');
+    writePngHeader(huge, 30000, 30000);
+    expect(await code(huge)).toBe('ETOOLARGE');
     expect(await code(dir)).toBe('EINVAL');
   });
 
