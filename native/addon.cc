@@ -7,6 +7,7 @@
 #include "abort_flag.h"
 #include "detector_binding.h"
 #include "model_binding.h"
+#include "overlay_binding.h"
 #include "weights_binding.h"
 
 namespace laa_node {

@@ -144,11 +144,8 @@ Napi::Value DetectorWrap::ScoreMedia(const Napi::CallbackInfo& info) {
   opts.heatmaps = o.Get("heatmaps").ToBoolean();
   opts.batch = o.Get("batch").As<Napi::Number>().Int32Value();
   opts.detect_max_side = o.Get("detectMaxSide").As<Napi::Number>().Int32Value();
-  auto* w = new ScoreWorker(env, state_, state_->model.get(), &state_->faces, &state_->mutex, state_->threads,
-                            info[0].As<Napi::String>().Utf8Value(), opts, abort_flag_of(info[3]), info[2]);
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return PromiseWorker::start(new ScoreWorker(env, state_, state_->model.get(), &state_->faces, &state_->mutex, state_->threads,
+                            info[0].As<Napi::String>().Utf8Value(), opts, abort_flag_of(info[3]), info[2]));
 }
 
 Napi::Value DetectorWrap::Dispose(const Napi::CallbackInfo& info) {

@@ -125,10 +125,7 @@ std::shared_ptr<laa::Model> LaaNetWrap::live(Napi::Env env) const {
 // load(path, options) -> Promise<NativeLaaNet>
 Napi::Value LaaNetWrap::Load(const Napi::CallbackInfo& info) {
   auto opts = parse_model_options(info[1].As<Napi::Object>());
-  auto* w = new LoadWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), opts, false, 0);
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return PromiseWorker::start(new LoadWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), opts, false, 0));
 }
 
 // reference(seed, options) -> Promise<NativeLaaNet>; seed is a BigInt (u64).
@@ -136,10 +133,7 @@ Napi::Value LaaNetWrap::Reference(const Napi::CallbackInfo& info) {
   bool lossless = false;
   uint64_t seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
   auto opts = parse_model_options(info[1].As<Napi::Object>());
-  auto* w = new LoadWorker(info.Env(), "", opts, true, seed);
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return PromiseWorker::start(new LoadWorker(info.Env(), "", opts, true, seed));
 }
 
 // forward(data, shape, heads{hm,cls,cstency}, intermediates) -> Promise<outputs>
@@ -153,20 +147,14 @@ Napi::Value LaaNetWrap::Forward(const Napi::CallbackInfo& info) {
   req.heads.cls = heads.Get("cls").ToBoolean();
   req.heads.cstency = heads.Get("cstency").ToBoolean();
   req.intermediates = info[3].ToBoolean();
-  auto* w = new ForwardWorker(env, m, std::move(req), threads);
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return PromiseWorker::start(new ForwardWorker(env, m, std::move(req), threads));
 }
 
 // save(path, dtype) -> Promise<void>
 Napi::Value LaaNetWrap::Save(const Napi::CallbackInfo& info) {
   auto m = live(info.Env());
-  auto* w = new SaveWorker(info.Env(), m, info[0].As<Napi::String>().Utf8Value(),
-                           info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "");
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return PromiseWorker::start(new SaveWorker(info.Env(), m, info[0].As<Napi::String>().Utf8Value(),
+                           info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : ""));
 }
 
 Napi::Value LaaNetWrap::Info(const Napi::CallbackInfo& info) {

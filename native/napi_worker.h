@@ -23,6 +23,13 @@ Napi::Error make_error(Napi::Env env, const NativeFailure& f);
 
 class PromiseWorker : public Napi::AsyncWorker {
  public:
+  // Queues a heap-allocated worker (it deletes itself) and returns its promise.
+  static Napi::Value start(PromiseWorker* worker) {
+    Napi::Promise p = worker->promise();
+    worker->Queue();
+    return p;
+  }
+
   // compute_thread: run Run() on the LibTorch compute thread (see
   // compute_thread.h); jobs that only partly use LibTorch pass false and send
   // those parts there themselves.

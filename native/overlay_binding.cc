@@ -6,7 +6,7 @@
 #include "napi_worker.h"
 #include "laanet/errors.h"
 #include "ops/crop.h"
-#include "weights_binding.h"
+#include "overlay_binding.h"
 
 namespace laa_node {
 
@@ -46,10 +46,7 @@ Napi::Value WriteHeatmapOverlay(const Napi::CallbackInfo& info) {
     throw_failure(env, {"ESHAPE", "crop or heatmap size does not match its shape"});
   cv::Mat rgb = cv::Mat(h, w, CV_8UC3, crop.Data()).clone();
   auto t = torch::from_blob(heat.Data(), {hh, hw}, torch::kFloat32).clone();
-  auto* worker = new OverlayWorker(env, info[0].As<Napi::String>().Utf8Value(), rgb, t);
-  auto p = worker->promise();
-  worker->Queue();
-  return p;
+  return PromiseWorker::start(new OverlayWorker(env, info[0].As<Napi::String>().Utf8Value(), rgb, t));
 }
 
 }  // namespace laa_node

@@ -59,10 +59,7 @@ class ReadWorker : public PromiseWorker {
 }  // namespace
 
 Napi::Value ReadWeights(const Napi::CallbackInfo& info) {
-  auto* w = new ReadWorker(info.Env(), info[0].As<Napi::String>().Utf8Value());
-  auto p = w->promise();
-  w->Queue();
-  return p;
+  return PromiseWorker::start(new ReadWorker(info.Env(), info[0].As<Napi::String>().Utf8Value()));
 }
 
 }  // namespace laa_node

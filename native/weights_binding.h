@@ -4,6 +4,4 @@
 namespace laa_node {
 // readWeights(path) -> Promise<{ format, epoch?, metadata, tensors: [{ name, dtype, shape, data }] }>
 Napi::Value ReadWeights(const Napi::CallbackInfo& info);
-// writeHeatmapOverlay(file, crop u8 HxWx3 RGB, [H, W, 3], heat f32, [h, w]) -> Promise<void>
-Napi::Value WriteHeatmapOverlay(const Napi::CallbackInfo& info);
 }  // namespace laa_node

@@ -58,9 +58,8 @@ export function fromNative(err: unknown, callSite: Error): LaaError {
   if (err instanceof LaaError) return err;
   const e = err as { code?: string; message?: string; name?: string };
   const code = (e && typeof e.code === 'string' && KNOWN.has(e.code) ? e.code : 'EINTERNAL') as LaaErrorCode;
-  const out =
-    code === 'EDISPOSED' ? new DisposedError('this object') : new LaaError(code, e?.message ?? String(err), { cause: err });
-  if (code === 'EDISPOSED') out.message = e?.message ?? out.message;
+  const message = e?.message ?? String(err);
+  const out = code === 'EDISPOSED' ? Object.assign(new DisposedError('this object'), { message }) : new LaaError(code, message, { cause: err });
   out.stack = `${out.name} [${code}]: ${out.message}\n${(callSite.stack ?? '').split('\n').slice(1).join('\n')}`;
   return out;
 }
