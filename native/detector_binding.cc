@@ -12,14 +12,45 @@ namespace laa_node {
 
 namespace {
 
+Napi::Object face_to_js(Napi::Env env, const laa::FaceScore& f) {
+  Napi::Object fo = Napi::Object::New(env);
+  Napi::Object box = Napi::Object::New(env);
+  box.Set("left", f.box.left);
+  box.Set("top", f.box.top);
+  box.Set("right", f.box.right);
+  box.Set("bottom", f.box.bottom);
+  fo.Set("box", box);
+  fo.Set("logit", f.logit);
+  fo.Set("person", f.person);
+  if (f.heatmap.defined()) {
+    auto h = f.heatmap.contiguous();
+    auto a = Napi::Float32Array::New(env, size_t(h.numel()));
+    std::memcpy(a.Data(), h.data_ptr<float>(), size_t(h.numel()) * sizeof(float));
+    fo.Set("heatmap", a);
+  }
+  if (f.crop.defined()) {
+    auto c = f.crop.contiguous();
+    auto a = Napi::Uint8Array::New(env, size_t(c.numel()));
+    std::memcpy(a.Data(), c.data_ptr<uint8_t>(), size_t(c.numel()));
+    fo.Set("crop", a);
+  }
+  if (!f.landmarks.empty()) {
+    auto a = Napi::Float32Array::New(env, f.landmarks.size() * 2);
+    for (size_t k = 0; k < f.landmarks.size(); ++k) {
+      a[2 * k] = f.landmarks[k].x;
+      a[2 * k + 1] = f.landmarks[k].y;
+    }
+    fo.Set("landmarks", a);
+  }
+  return fo;
+}
+
 class ScoreWorker : public PromiseWorker {
  public:
-  ScoreWorker(Napi::Env env, std::shared_ptr<void> keep, laa::Model* model, laa::ops::FaceDetector* faces,
-              std::mutex* mutex, int threads, std::string path, laa::ScoreOptions opts,
-              std::shared_ptr<std::atomic<bool>> aborted, Napi::Value on_progress)
-      : PromiseWorker(env, /*compute_thread=*/false),
-        keep_(std::move(keep)), model_(model), faces_(faces), mutex_(mutex), threads_(threads),
-        path_(std::move(path)), opts_(opts), aborted_(std::move(aborted)) {
+  ScoreWorker(Napi::Env env, std::shared_ptr<DetectorState> state, std::string path, laa::ScoreOptions opts,
+              std::string landmarks_path, std::shared_ptr<std::atomic<bool>> aborted, Napi::Value on_progress)
+      : PromiseWorker(env, /*compute_thread=*/false), state_(std::move(state)), path_(std::move(path)),
+        opts_(opts), landmarks_path_(std::move(landmarks_path)), aborted_(std::move(aborted)) {
     if (on_progress.IsFunction())
       progress_ = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "laa-native progress", 0, 1);
   }
@@ -29,7 +60,8 @@ class ScoreWorker : public PromiseWorker {
 
  protected:
   void Run() override {
-    std::lock_guard<std::mutex> lock(*mutex_);
+    std::lock_guard<std::mutex> lock(state_->mutex);
+    if (!landmarks_path_.empty()) opts_.landmarks = &state_->landmarks_for(landmarks_path_);
     auto progress = [this](const char* stage, int done, int total) {
       if (!progress_) return;
       const int s = std::strcmp(stage, "decode") == 0 ? 0 : std::strcmp(stage, "detect") == 0 ? 1 : 2;
@@ -39,11 +71,11 @@ class ScoreWorker : public PromiseWorker {
     };
     auto compute = [this](const std::function<void()>& job) {
       run_on_compute_thread([&] {
-        laa::apply_threads(threads_);
+        laa::apply_threads(state_->threads);
         job();
       });
     };
-    result_ = laa::score_media(*model_, *faces_, path_, opts_, progress, *aborted_, compute);
+    result_ = laa::score_media(*state_->model, state_->faces, path_, opts_, progress, *aborted_, compute);
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -64,31 +96,23 @@ class ScoreWorker : public PromiseWorker {
       fo.Set("index", Napi::Number::New(env, double(f.index)));
       fo.Set("timeSec", f.time_sec);
       fo.Set("facesFound", f.faces_found);
-      if (f.has_face) {
-        Napi::Object box = Napi::Object::New(env);
-        box.Set("left", f.box.left);
-        box.Set("top", f.box.top);
-        box.Set("right", f.box.right);
-        box.Set("bottom", f.box.bottom);
-        fo.Set("box", box);
-        fo.Set("logit", f.logit);
-        if (f.heatmap.defined()) {
-          auto h = f.heatmap.contiguous();
-          auto a = Napi::Float32Array::New(env, size_t(h.numel()));
-          std::memcpy(a.Data(), h.data_ptr<float>(), size_t(h.numel()) * sizeof(float));
-          fo.Set("heatmap", a);
-        }
-        if (f.crop.defined()) {
-          auto c = f.crop.contiguous();
-          auto a = Napi::Uint8Array::New(env, size_t(c.numel()));
-          std::memcpy(a.Data(), c.data_ptr<uint8_t>(), size_t(c.numel()));
-          fo.Set("crop", a);
-        }
-      }
+      Napi::Array faces = Napi::Array::New(env, f.faces.size());
+      for (size_t j = 0; j < f.faces.size(); ++j) faces.Set(uint32_t(j), face_to_js(env, f.faces[j]));
+      fo.Set("faces", faces);
       frames.Set(uint32_t(i), fo);
     }
     o.Set("frames", frames);
     o.Set("faces", r.faces);
+    Napi::Array people = Napi::Array::New(env, r.people.size());
+    for (size_t i = 0; i < r.people.size(); ++i) {
+      Napi::Object p = Napi::Object::New(env);
+      p.Set("id", r.people[i].id);
+      p.Set("faces", r.people[i].faces);
+      p.Set("logit", r.people[i].logit);
+      p.Set("score", r.people[i].score);
+      people.Set(uint32_t(i), p);
+    }
+    o.Set("people", people);
     o.Set("logit", r.logit);
     o.Set("score", r.score);
     Napi::Object t = Napi::Object::New(env);
@@ -101,13 +125,10 @@ class ScoreWorker : public PromiseWorker {
   }
 
  private:
-  std::shared_ptr<void> keep_;
-  laa::Model* model_;
-  laa::ops::FaceDetector* faces_;
-  std::mutex* mutex_;
-  int threads_;
+  std::shared_ptr<DetectorState> state_;
   std::string path_;
   laa::ScoreOptions opts_;
+  std::string landmarks_path_;
   std::shared_ptr<std::atomic<bool>> aborted_;
   Napi::ThreadSafeFunction progress_;
   laa::MediaScore result_;
@@ -129,12 +150,13 @@ DetectorWrap::DetectorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<De
     throw_failure(env, {"EINVAL", "Expected a LaaNet for the detector's model"});
   auto* net = LaaNetWrap::Unwrap(info[0].As<Napi::Object>());
   if (!net->model) throw_failure(env, {"EDISPOSED", "the LaaNet given to the detector has been disposed"});
-  state_ = std::make_shared<State>();
+  state_ = std::make_shared<DetectorState>();
   state_->model = net->model;
   state_->threads = net->threads;
 }
 
-// scoreMedia(path, {frames, heatmaps, batch, detectMaxSide}, onProgress?, abortFlag) -> Promise
+// scoreMedia(path, {frames, heatmaps, batch, detectMaxSide, allFaces, landmarks}, onProgress?, abortFlag) -> Promise
+// landmarks: "" for none, else the dlib shape predictor file.
 Napi::Value DetectorWrap::ScoreMedia(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   if (!state_) throw_failure(env, {"EDISPOSED", "this Detector has been disposed"});
@@ -144,8 +166,10 @@ Napi::Value DetectorWrap::ScoreMedia(const Napi::CallbackInfo& info) {
   opts.heatmaps = o.Get("heatmaps").ToBoolean();
   opts.batch = o.Get("batch").As<Napi::Number>().Int32Value();
   opts.detect_max_side = o.Get("detectMaxSide").As<Napi::Number>().Int32Value();
-  return PromiseWorker::start(new ScoreWorker(env, state_, state_->model.get(), &state_->faces, &state_->mutex, state_->threads,
-                            info[0].As<Napi::String>().Utf8Value(), opts, abort_flag_of(info[3]), info[2]));
+  opts.all_faces = o.Get("allFaces").ToBoolean();
+  return PromiseWorker::start(new ScoreWorker(env, state_, info[0].As<Napi::String>().Utf8Value(), opts,
+                                              o.Get("landmarks").As<Napi::String>().Utf8Value(),
+                                              abort_flag_of(info[3]), info[2]));
 }
 
 Napi::Value DetectorWrap::Dispose(const Napi::CallbackInfo& info) {

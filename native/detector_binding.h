@@ -5,11 +5,31 @@
 
 #include <memory>
 #include <mutex>
+#include <string>
 
 #include "laanet/model.h"
 #include "ops/faces.h"
 
 namespace laa_node {
+
+// What a scoring job needs; jobs keep it alive past dispose().
+struct DetectorState {
+  std::shared_ptr<laa::Model> model;
+  laa::ops::FaceDetector faces;  // not thread-safe: guarded by `mutex`
+  std::unique_ptr<laa::ops::LandmarkPredictor> landmarks;
+  std::string landmarks_path;
+  std::mutex mutex;
+  int threads = 0;
+
+  // The predictor for `path`, loaded on first use (caller holds `mutex`).
+  const laa::ops::LandmarkPredictor& landmarks_for(const std::string& path) {
+    if (!landmarks || landmarks_path != path) {
+      landmarks = std::make_unique<laa::ops::LandmarkPredictor>(path);
+      landmarks_path = path;
+    }
+    return *landmarks;
+  }
+};
 
 class DetectorWrap : public Napi::ObjectWrap<DetectorWrap> {
  public:
@@ -20,14 +40,7 @@ class DetectorWrap : public Napi::ObjectWrap<DetectorWrap> {
   Napi::Value ScoreMedia(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 
-  // What a scoring job needs; jobs keep it alive past dispose().
-  struct State {
-    std::shared_ptr<laa::Model> model;
-    laa::ops::FaceDetector faces;  // not thread-safe: guarded by `mutex`
-    std::mutex mutex;
-    int threads = 0;
-  };
-  std::shared_ptr<State> state_;
+  std::shared_ptr<DetectorState> state_;
 };
 
 }  // namespace laa_node

@@ -1,5 +1,6 @@
 #include "scorer.h"
 
+#include <algorithm>
 #include <chrono>
 #include <cmath>
 
@@ -22,6 +23,52 @@ void check_abort(const std::atomic<bool>& aborted) {
 // The network input back to the RGB crop it came from, for heatmap overlays.
 torch::Tensor input_to_rgb(const torch::Tensor& chw) {
   return ((chw * 0.5 + 0.5) * 255).round().clamp(0, 255).to(torch::kUInt8).permute({1, 2, 0}).contiguous();
+}
+
+double sigmoid(double z) { return 1.0 / (1.0 + std::exp(-z)); }
+
+double iou(const ops::FaceBox& a, const ops::FaceBox& b) {
+  const double w = std::max(0, std::min(a.right, b.right) - std::max(a.left, b.left));
+  const double h = std::max(0, std::min(a.bottom, b.bottom) - std::max(a.top, b.top));
+  const double inter = w * h;
+  return inter / double(a.area() + b.area() - inter);
+}
+
+// Links faces across frames into people: each face joins the person whose
+// last box overlaps it most (IoU >= 0.3, one face per person per frame), or
+// starts a new person. Frames are sampled sparsely, so this is overlap, not
+// motion, tracking; faces that move far between samples split into two people.
+std::vector<PersonScore> group_people(std::vector<FrameScore>& frames) {
+  constexpr double kMinOverlap = 0.3;
+  std::vector<ops::FaceBox> last;  // per person
+  std::vector<PersonScore> people;
+  for (auto& frame : frames) {
+    std::vector<bool> taken(last.size(), false);
+    for (auto& face : frame.faces) {
+      int best = -1;
+      double best_iou = kMinOverlap;
+      for (size_t p = 0; p < last.size(); ++p) {
+        const double o = taken[p] ? 0 : iou(face.box, last[p]);
+        if (o >= best_iou) best = int(p), best_iou = o;
+      }
+      if (best < 0) {
+        best = int(last.size());
+        last.push_back(face.box);
+        taken.push_back(false);
+        people.push_back(PersonScore{best});
+      }
+      taken[size_t(best)] = true;
+      last[size_t(best)] = face.box;
+      face.person = best;
+      people[size_t(best)].faces++;
+      people[size_t(best)].logit += face.logit;
+    }
+  }
+  for (auto& p : people) {
+    p.logit /= p.faces;
+    p.score = sigmoid(p.logit);
+  }
+  return people;
 }
 
 }  // namespace
@@ -54,9 +101,10 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
   out.decode_ms = ms_since(t);
   if (frames.empty()) throw Error("EUNSUPPORTED", "'" + path + "' has no decodable frames");
 
-  // Largest face per frame, cropped as the official test pipeline does.
+  // Faces per frame (the official pipeline keeps the largest), cropped as the
+  // official test pipeline does.
   std::vector<torch::Tensor> inputs;
-  std::vector<size_t> owner;  // frame of each input
+  std::vector<std::pair<size_t, size_t>> owner;  // (frame, face) of each input
   out.frames.resize(frames.size());
   for (size_t i = 0; i < frames.size(); ++i) {
     check_abort(aborted);
@@ -67,15 +115,19 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
     auto boxes = detector.detect(frames[i].bgr, opts.detect_max_side);
     out.detect_ms += ms_since(t);
     fs.faces_found = int(boxes.size());
-    if (!boxes.empty()) {
-      t = Clock::now();
-      fs.has_face = true;
-      fs.box = boxes.front();
-      const auto rect = ops::expand_box(fs.box, frames[i].bgr.cols, frames[i].bgr.rows);
+    if (!opts.all_faces && boxes.size() > 1) boxes.resize(1);
+    t = Clock::now();
+    for (const auto& box : boxes) {
+      const auto rect = ops::expand_box(box, frames[i].bgr.cols, frames[i].bgr.rows);
+      if (rect.empty()) continue;
+      FaceScore face;
+      face.box = box;
+      if (opts.landmarks) face.landmarks = opts.landmarks->predict(frames[i].bgr, box);
       inputs.push_back(ops::to_network_input(ops::face_crop_256(frames[i].bgr, rect)));
-      owner.push_back(i);
-      out.crop_ms += ms_since(t);
+      owner.emplace_back(i, fs.faces.size());
+      fs.faces.push_back(std::move(face));
     }
+    out.crop_ms += ms_since(t);
     frames[i].bgr.release();
     progress("detect", int(i + 1), int(frames.size()));
   }
@@ -111,24 +163,32 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
         heat = torch::sigmoid((hm[0] + hm[1].flip({2})) / 2);
       }
       for (int64_t k = 0; k < b; ++k) {
-        auto& fs = out.frames[owner[start + size_t(k)]];
-        fs.logit = logits[k].item<double>();
+        const auto [fi, fj] = owner[start + size_t(k)];
+        auto& face = out.frames[fi].faces[fj];
+        face.logit = logits[k].item<double>();
         if (opts.heatmaps) {
-          fs.heatmap = heat[k].clone();
-          fs.crop = input_to_rgb(slice[size_t(k)]);
+          face.heatmap = heat[k].clone();
+          face.crop = input_to_rgb(slice[size_t(k)]);
         }
       }
     });
     progress("infer", int(end), int(n));
   }
   out.infer_ms = ms_since(t);
-
-  double sum = 0;
-  for (const auto& fs : out.frames)
-    if (fs.has_face) sum += fs.logit;
   out.faces = int(n);
-  out.logit = sum / double(n);
-  out.score = 1.0 / (1.0 + std::exp(-out.logit));
+
+  if (!opts.all_faces) {
+    double sum = 0;
+    for (const auto& fs : out.frames)
+      if (!fs.faces.empty()) sum += fs.faces[0].logit;
+    out.logit = sum / double(n);
+  } else {
+    out.people = group_people(out.frames);
+    const auto worst = std::max_element(out.people.begin(), out.people.end(),
+                                        [](const PersonScore& a, const PersonScore& b) { return a.logit < b.logit; });
+    out.logit = worst->logit;
+  }
+  out.score = sigmoid(out.logit);
   return out;
 }
 

@@ -16,27 +16,42 @@ namespace laa {
 
 struct ScoreOptions {
   int frames = 32;          // sampled evenly over a video
-  bool heatmaps = false;    // also return the 96×96 artifact heatmap per frame
+  bool heatmaps = false;    // also return the 96×96 artifact heatmap per face
   int batch = 8;            // faces per network call
   int detect_max_side = 640;
+  bool all_faces = false;   // score every face, grouped into people across frames
+  const ops::LandmarkPredictor* landmarks = nullptr;  // also return 68 landmarks per face
+};
+
+struct FaceScore {
+  ops::FaceBox box{};
+  double logit = 0;          // flip-averaged cls logit
+  int person = 0;            // track id across frames (all_faces)
+  torch::Tensor heatmap;     // 96×96 float32, sigmoid of the flip-averaged hm (optional)
+  torch::Tensor crop;        // 384×384×3 uint8 RGB face crop (kept only with heatmaps)
+  std::vector<cv::Point2f> landmarks;
 };
 
 struct FrameScore {
   int64_t index = 0;
   double time_sec = 0;
-  bool has_face = false;
-  ops::FaceBox box{};
   int faces_found = 0;
-  double logit = 0;          // flip-averaged cls logit
-  torch::Tensor heatmap;     // 96×96 float32, sigmoid of the flip-averaged hm (optional)
-  torch::Tensor crop;        // 384×384×3 uint8 RGB face crop (kept only with heatmaps)
+  std::vector<FaceScore> faces;  // the largest first; only it unless all_faces
+};
+
+struct PersonScore {
+  int id = 0;
+  int faces = 0;
+  double logit = 0;  // mean over the frames the person appears in
+  double score = 0;
 };
 
 struct MediaScore {
   ops::MediaInfo info;
   std::vector<FrameScore> frames;
-  int faces = 0;
-  double logit = 0;  // mean over frames with a face
+  std::vector<PersonScore> people;  // all_faces only
+  int faces = 0;     // faces scored
+  double logit = 0;  // mean over frames of the largest face; with all_faces, the most fake person's
   double score = 0;  // sigmoid(logit) = P(fake)
   double decode_ms = 0, detect_ms = 0, crop_ms = 0, infer_ms = 0;
 };

@@ -52,7 +52,7 @@ function progressBar(file: string) {
   };
 }
 
-async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; json?: boolean; heatmapDir?: string; threshold: number }) {
+async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; json?: boolean; heatmapDir?: string; threshold: number; allFaces?: boolean }) {
   const files = expandInputs(inputs);
   if (files.length === 0) throw new LaaError('EINVAL', `no media files in ${inputs.join(', ')}`);
   const net = opts.weights ? await LaaNet.load(opts.weights, { threads: opts.threads }) : await LaaNet.reference(undefined, { threads: opts.threads });
@@ -64,12 +64,12 @@ async function score(inputs: string[], opts: { frames: number; weights?: string;
   for (const file of files) {
     const bar = progressBar(file);
     try {
-      const r: ScoreResult = await detector.scoreVideo(file, { frames: opts.frames, threshold: opts.threshold, heatmaps: !!opts.heatmapDir, onProgress: bar });
+      const r: ScoreResult = await detector.scoreVideo(file, { frames: opts.frames, threshold: opts.threshold, heatmaps: !!opts.heatmapDir, allFaces: !!opts.allFaces, onProgress: bar });
       if (bar) process.stderr.write('\r\x1b[K');
       if (opts.heatmapDir) await writeOverlays(r, opts.heatmapDir);
       if (opts.json) {
-        const frames = r.frames.map((f) => (f.noFace ? f : { index: f.index, timeSec: f.timeSec, box: f.box, score: f.score, logit: f.logit }));
-        process.stdout.write(JSON.stringify({ file, ok: true, score: r.score, label: r.label, logit: r.logit, facesFound: r.facesFound, framesSampled: r.framesSampled, frames, timings: r.timings, model: r.model }) + '\n');
+        const frames = r.frames.map((f) => (f.noFace ? f : { index: f.index, timeSec: f.timeSec, box: f.box, score: f.score, logit: f.logit, facesFound: f.facesFound }));
+        process.stdout.write(JSON.stringify({ file, ok: true, score: r.score, label: r.label, logit: r.logit, facesFound: r.facesFound, framesSampled: r.framesSampled, frames, people: r.people, timings: r.timings, model: r.model }) + '\n');
       } else {
         process.stdout.write(`${file.padEnd(48)} ${r.score.toFixed(4).padStart(8)}  ${r.label.padEnd(5)}  ${`${r.facesFound}/${r.framesSampled}`.padStart(12)}  ${(r.timings.totalMs / 1000).toFixed(1).padStart(7)}\n`);
       }
@@ -141,6 +141,7 @@ export function buildProgram(): Command {
       return n;
     }, 0.5)
     .option('--json', 'print one JSON line per file')
+    .option('--all-faces', 'score every face and group them into people (the file scores as the most fake person)')
     .option('--heatmap-dir <dir>', 'write a PNG per frame: the face crop with its artifact heatmap overlaid')
     .action(async (paths: string[], opts) => score(paths, opts));
 

@@ -23,6 +23,13 @@ export interface ScoreOptions {
   batchSize?: number;
   /** Longest side of the frame copy the face detector sees (default 640). */
   detectMaxSide?: number;
+  /**
+   * Score every face, not only the largest, and group faces across frames into people
+   * (by box overlap). The file's score is then the most fake person's.
+   */
+  allFaces?: boolean;
+  /** Return dlib's 68 landmarks per face: `true` for libdlib-data's model, or a model file path. */
+  landmarks?: boolean | string;
   signal?: AbortSignal;
   onProgress?: (p: { stage: ProgressStage; done: number; total: number }) => void;
 }
@@ -34,20 +41,38 @@ export interface FaceBox {
   height: number;
 }
 
-export interface FrameWithFace {
-  index: number;
-  timeSec: number;
+export interface FaceResult {
   box: FaceBox;
-  /** Faces the detector saw in the frame (the largest is scored). */
-  facesFound: number;
   /** Flip-averaged classification logit. */
   logit: number;
-  /** sigmoid(logit) = P(fake) for this frame. */
+  /** sigmoid(logit) = P(fake) for this face. */
   score: number;
+  /** The person this face was grouped into (`allFaces`; 0 otherwise). */
+  person: number;
   heatmap?: { data: Float32Array; shape: [96, 96] };
   /** RGB face crop fed to the network, 384×384×3. */
   crop?: { data: Uint8Array; shape: [384, 384, 3] };
+  /** 68 (x, y) points in frame pixels, when asked for. */
+  landmarks?: Array<[number, number]>;
+}
+
+/** A frame with at least one face. The frame-level box/logit/score are its largest face's. */
+export interface FrameWithFace extends FaceResult {
+  index: number;
+  timeSec: number;
+  /** Faces the detector saw in the frame. */
+  facesFound: number;
+  /** The scored faces, largest first (only the largest unless `allFaces`). */
+  faces: FaceResult[];
   noFace?: undefined;
+}
+
+export interface PersonResult {
+  id: number;
+  /** Frames this person was scored in. */
+  faces: number;
+  logit: number;
+  score: number;
 }
 
 export interface FrameWithoutFace {
@@ -66,6 +91,8 @@ export interface ScoreResult {
   threshold: number;
   logit: number;
   frames: FrameResult[];
+  /** With `allFaces`: the people found across frames, with their mean-logit scores. */
+  people?: PersonResult[];
   framesSampled: number;
   facesFound: number;
   media: { isVideo: boolean; frameCount: number; fps: number; durationSec: number; width: number; height: number };
@@ -74,6 +101,9 @@ export interface ScoreResult {
 }
 
 const STAGES: readonly ProgressStage[] = ['decode', 'detect', 'infer'];
+
+/** dlib's 68-point model from Debian's libdlib-data. */
+export const DEFAULT_LANDMARK_MODEL = '/usr/share/dlib/shape_predictor_68_face_landmarks.dat';
 
 /**
  * Scores videos and images: frames are sampled, the largest face of each is
@@ -148,6 +178,8 @@ export class Detector {
     const detectMaxSide = options.detectMaxSide ?? 640;
     if (!Number.isInteger(detectMaxSide) || detectMaxSide < 64) throw invalidArgument('options.detectMaxSide', 'an integer of at least 64', detectMaxSide);
     const { signal, onProgress } = options;
+    const landmarks = options.landmarks === true ? DEFAULT_LANDMARK_MODEL : options.landmarks || '';
+    if (typeof landmarks !== 'string') throw invalidArgument('options.landmarks', 'a boolean or a model file path', options.landmarks);
     if (signal?.aborted) throw new AbortError(signal.reason);
 
     const site = new Error();
@@ -161,7 +193,7 @@ export class Detector {
         const progress = onProgress
           ? (stage: number, done: number, total: number) => onProgress({ stage: STAGES[stage], done, total })
           : undefined;
-        const raw = await native.scoreMedia(path, { frames, heatmaps: !!options.heatmaps, batch, detectMaxSide }, progress, flag);
+        const raw = await native.scoreMedia(path, { frames, heatmaps: !!options.heatmaps, batch, detectMaxSide, allFaces: !!options.allFaces, landmarks }, progress, flag);
         // Progress arrives through its own async handle: let the last events
         // (already queued when the job ended) run before the result is returned.
         if (progress) await new Promise((resolve) => setImmediate(resolve));
@@ -186,20 +218,24 @@ export class Detector {
       label: raw.score >= threshold ? 'fake' : 'real',
       threshold,
       logit: raw.logit,
-      frames: raw.frames.map((f): FrameResult =>
-        f.box
-          ? {
-              index: f.index,
-              timeSec: f.timeSec,
-              box: { x: f.box.left, y: f.box.top, width: f.box.right - f.box.left, height: f.box.bottom - f.box.top },
-              facesFound: f.facesFound,
-              logit: f.logit,
-              score: sigmoid(f.logit),
-              ...(f.heatmap ? { heatmap: { data: f.heatmap, shape: [96, 96] as [96, 96] } } : {}),
-              ...(f.crop ? { crop: { data: f.crop, shape: [384, 384, 3] as [384, 384, 3] } } : {}),
-            }
-          : { index: f.index, timeSec: f.timeSec, noFace: true },
-      ),
+      frames: raw.frames.map((f): FrameResult => {
+        if (f.faces.length === 0) return { index: f.index, timeSec: f.timeSec, noFace: true };
+        const faces = f.faces.map((face): FaceResult => {
+          const points: Array<[number, number]> = [];
+          if (face.landmarks) for (let k = 0; k < face.landmarks.length; k += 2) points.push([face.landmarks[k], face.landmarks[k + 1]]);
+          return {
+            box: { x: face.box.left, y: face.box.top, width: face.box.right - face.box.left, height: face.box.bottom - face.box.top },
+            logit: face.logit,
+            score: sigmoid(face.logit),
+            person: face.person,
+            ...(face.heatmap ? { heatmap: { data: face.heatmap, shape: [96, 96] as [96, 96] } } : {}),
+            ...(face.crop ? { crop: { data: face.crop, shape: [384, 384, 3] as [384, 384, 3] } } : {}),
+            ...(face.landmarks ? { landmarks: points } : {}),
+          };
+        });
+        return { index: f.index, timeSec: f.timeSec, facesFound: f.facesFound, ...faces[0], faces };
+      }),
+      ...(raw.people.length ? { people: raw.people } : {}),
       framesSampled: raw.frames.length,
       facesFound: raw.faces,
       media: raw.info,

@@ -1,6 +1,6 @@
 export { LaaNet, REFERENCE_SEED } from './laanet';
-export { Detector } from './detector';
-export type { DetectorOptions, ScoreOptions, ScoreResult, FrameResult, FrameWithFace, FrameWithoutFace, FaceBox, ProgressStage } from './detector';
+export { Detector, DEFAULT_LANDMARK_MODEL } from './detector';
+export type { DetectorOptions, ScoreOptions, ScoreResult, FrameResult, FrameWithFace, FrameWithoutFace, FaceBox, FaceResult, PersonResult, ProgressStage } from './detector';
 export type { DType, Device, HeadName, Tensor, LoadOptions, ForwardOptions, ForwardResult, ForwardFeatures, ModelInfo } from './laanet';
 export { LaaError, DisposedError, AbortError } from './errors';
 export type { LaaErrorCode } from './errors';

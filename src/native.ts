@@ -61,11 +61,16 @@ export interface NativeMediaScore {
     index: number;
     timeSec: number;
     facesFound: number;
-    box?: { left: number; top: number; right: number; bottom: number };
-    logit: number;
-    heatmap?: Float32Array;
-    crop?: Uint8Array;
+    faces: Array<{
+      box: { left: number; top: number; right: number; bottom: number };
+      logit: number;
+      person: number;
+      heatmap?: Float32Array;
+      crop?: Uint8Array;
+      landmarks?: Float32Array;
+    }>;
   }>;
+  people: Array<{ id: number; faces: number; logit: number; score: number }>;
   faces: number;
   logit: number;
   score: number;
@@ -79,7 +84,7 @@ export interface NativeAbortFlag {
 export interface NativeDetector {
   scoreMedia(
     path: string,
-    options: { frames: number; heatmaps: boolean; batch: number; detectMaxSide: number },
+    options: { frames: number; heatmaps: boolean; batch: number; detectMaxSide: number; allFaces: boolean; landmarks: string },
     onProgress: ((stage: number, done: number, total: number) => void) | undefined,
     abort: NativeAbortFlag,
   ): Promise<NativeMediaScore>;

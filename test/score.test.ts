@@ -144,6 +144,36 @@ describe('scoreImage', () => {
   });
 });
 
+describe('every face, people and landmarks', () => {
+  it('scores both faces of a photo as two people; the file scores as the most fake one', async () => {
+    const r = await detector.scoreImage(media('obama-biden-two-faces.jpg'), { allFaces: true });
+    const f = r.frames[0] as FrameWithFace;
+    expect(f.faces).toHaveLength(2);
+    expect(f.faces[0].box.width * f.faces[0].box.height).toBeGreaterThanOrEqual(f.faces[1].box.width * f.faces[1].box.height);
+    expect(r.people!.map((p) => p.id)).toEqual([0, 1]);
+    expect(f.faces.map((x) => x.person)).toEqual([0, 1]);
+    expect(r.score).toBeCloseTo(Math.max(...r.people!.map((p) => p.score)), 12);
+    expect(r.facesFound).toBe(2);
+  });
+
+  it('follows one person through a clip', async () => {
+    const r = await detector.scoreVideo(clip, { frames: 4, allFaces: true });
+    expect(r.people).toHaveLength(1);
+    expect(r.people![0].faces).toBe(4);
+    const logits = (r.frames as FrameWithFace[]).map((f) => f.logit);
+    expect(r.people![0].logit).toBeCloseTo(logits.reduce((a, b) => a + b, 0) / 4, 12);
+  });
+
+  it('returns 68 landmarks inside the face box, and names a missing model', async () => {
+    const r = await detector.scoreVideo(clip, { frames: 1, landmarks: true });
+    const f = r.frames[0] as FrameWithFace;
+    expect(f.landmarks).toHaveLength(68);
+    const inside = f.landmarks!.filter(([x, y]) => x >= f.box.x - 20 && x <= f.box.x + f.box.width + 20 && y >= f.box.y - 20 && y <= f.box.y + f.box.height + 20);
+    expect(inside.length).toBeGreaterThan(60);
+    await expect(detector.scoreVideo(clip, { frames: 1, landmarks: path.join(dir, 'none.dat') })).rejects.toMatchObject({ code: 'ENOENT' });
+  });
+});
+
 describe('bad input', () => {
   const code = async (file: string) => (await detector.scoreVideo(file, { frames: 2 }).catch((e) => e)).code;
 
