@@ -1,0 +1,15 @@
+// ESM entry: re-exports the CommonJS build (one copy of the native addon per process).
+import cjs from '../lib/index.js';
+
+export const {
+  AbortError,
+  DEFAULT_LANDMARK_MODEL,
+  Detector,
+  DisposedError,
+  LaaError,
+  LaaNet,
+  REFERENCE_SEED,
+  readWeights,
+  versions,
+} = cjs;
+export default cjs;
