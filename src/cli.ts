@@ -2,7 +2,7 @@
 /**
  * laa-native command line.
  *   laa-native convert <checkpoint.pth> <out.safetensors> [--dtype float32]
- *   laa-native info
+ *   laa-native info | doctor
  * Exit codes: 0 success, 1 the work failed, 2 usage error.
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
@@ -87,6 +87,44 @@ async function score(inputs: string[], opts: { frames: number; weights?: string;
   if (failed) process.exitCode = 1;
 }
 
+async function doctor() {
+  const rows: Array<[string, string]> = [];
+  const report = process.report.getReport() as unknown as { header: { glibcVersionRuntime?: string } };
+  rows.push(['node', `${process.versions.node} (napi ${process.versions.napi}, ${process.platform}-${process.arch})`]);
+  rows.push(['glibc', report.header.glibcVersionRuntime ?? 'not glibc']);
+  let flags = '';
+  try {
+    flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
+  } catch {
+    /* not Linux */
+  }
+  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
+  rows.push(['cpu', `${require('node:os').cpus()[0]?.model ?? '?'}, ${require('node:os').availableParallelism()} cores; AVX2 ${has('avx2') ? 'yes' : 'no'}, AVX-512 ${has('avx512f') ? 'yes' : 'no'}, AVX-512 BF16 ${has('avx512_bf16') ? 'yes' : 'no'}`]);
+  let ok = true;
+  try {
+    const v = versions();
+    const maps = fs.existsSync('/proc/self/maps') ? fs.readFileSync('/proc/self/maps', 'utf8') : '';
+    const lib = (name: RegExp) => maps.split('\n').map((l) => l.split(/\s+/).pop() ?? '').find((p) => name.test(p)) ?? '?';
+    rows.push(['addon', lib(/laa_native|laa-native.*\.node$/)]);
+    rows.push(['libtorch', `${v.libtorch} at ${lib(/libtorch_cpu\.so/)}${process.env.LAA_NATIVE_LIBTORCH ? ` (LAA_NATIVE_LIBTORCH=${process.env.LAA_NATIVE_LIBTORCH})` : ''}; MKLDNN ${v.mkldnn ? 'yes' : 'no'}`]);
+    rows.push(['cuda', v.cuda ? `yes, ${v.cudaDevices} device(s)` : 'no (CPU build of LibTorch, or no GPU visible)']);
+    rows.push(['opencv', `${v.opencv} at ${lib(/libopencv_core\.so/)}`]);
+    rows.push(['dlib', `${v.dlib} at ${lib(/libdlib\.so/)}`]);
+    const model = '/usr/share/dlib/shape_predictor_68_face_landmarks.dat';
+    rows.push(['landmarks', fs.existsSync(model) ? model : `missing (${model}; install libdlib-data)`]);
+    const net = await LaaNet.reference(undefined, {});
+    const t0 = performance.now();
+    const out = await net.forward({ data: new Float32Array(3 * 64 * 64), shape: [1, 3, 64, 64] }, { heads: ['cls'] });
+    rows.push(['forward', `ok: 64x64 test input, logit ${out.cls!.data[0].toFixed(4)} in ${(performance.now() - t0).toFixed(0)} ms`]);
+    net.dispose();
+  } catch (err) {
+    ok = false;
+    rows.push(['error', `${(err as LaaError).code ?? ''} ${(err as Error).message}`]);
+  }
+  for (const [k, val] of rows) process.stdout.write(`${k.padEnd(10)} ${val}\n`);
+  if (!ok) process.exitCode = 1;
+}
+
 async function writeOverlays(r: ScoreResult, dir: string) {
   const stem = path.basename(r.file).replace(/\.[^.]+$/, '');
   fs.mkdirSync(dir, { recursive: true });
@@ -144,6 +182,11 @@ export function buildProgram(): Command {
     .option('--all-faces', 'score every face and group them into people (the file scores as the most fake person)')
     .option('--heatmap-dir <dir>', 'write a PNG per frame: the face crop with its artifact heatmap overlaid')
     .action(async (paths: string[], opts) => score(paths, opts));
+
+  program
+    .command('doctor')
+    .description('explain this machine: Node, glibc, CPU features, LibTorch, CUDA, OpenCV/dlib, and run a tiny forward pass')
+    .action(async () => doctor());
 
   program
     .command('info')
