@@ -1,0 +1,57 @@
+// Installing the packed package into an empty project, as a new user would:
+// it loads from its prebuild with no compiler or CMake on PATH, from require and
+// import, runs `laa-native info` and scores the bundled sample.
+import { execFileSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { repoRoot } from './support/paths';
+
+const work = fs.mkdtempSync(path.join(os.tmpdir(), 'laa-install-'));
+const project = path.join(work, 'app');
+// A PATH with node and nothing else: no cmake, no compiler, no npm.
+const bin = path.join(work, 'bin');
+const env = { ...process.env, PATH: bin };
+let tarball = '';
+
+beforeAll(() => {
+  execFileSync('bash', [path.join(repoRoot, 'scripts/prebuild.sh')], { cwd: repoRoot, stdio: 'pipe' });
+  const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: repoRoot, encoding: 'utf8' }));
+  tarball = path.join(work, packed[0].filename);
+  fs.mkdirSync(project);
+  fs.writeFileSync(path.join(project, 'package.json'), JSON.stringify({ name: 'app', version: '1.0.0', private: true }));
+  execFileSync('npm', ['install', '--no-audit', '--no-fund', '--prefer-offline', tarball], { cwd: project, stdio: 'pipe' });
+  fs.mkdirSync(bin);
+  fs.symlinkSync(process.execPath, path.join(bin, 'node'));
+}, 600_000);
+afterAll(() => fs.rmSync(work, { recursive: true, force: true }));
+
+const node = (args: string[]) => execFileSync(path.join(bin, 'node'), args, { cwd: project, env, encoding: 'utf8' });
+
+describe('npm install of the packed tarball', () => {
+  it('ships the prebuild and no tests or build tree', () => {
+    const pkg = path.join(project, 'node_modules', 'laa-native');
+    expect(fs.existsSync(path.join(pkg, 'prebuilds', `${process.platform}-${process.arch}`, 'laa-native.napi.glibc.node'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
+    expect(fs.existsSync(path.join(pkg, 'test'))).toBe(false);
+    expect(fs.existsSync(path.join(pkg, 'native', 'laanet', 'tests'))).toBe(false);
+    expect(fs.statSync(tarball).size).toBeLessThan(5 * 1024 * 1024);
+  });
+
+  it('loads with require and import, with no cmake or compiler on PATH', () => {
+    expect(() => execFileSync('cmake', ['--version'], { env, stdio: 'pipe' })).toThrow();
+    expect(node(['-e', "const m = require('laa-native'); console.log(typeof m.LaaNet.load, require.resolve('laa-native'))"])).toMatch(/^function .*node_modules\/laa-native\/lib\/index\.js/);
+    expect(node(['--input-type=module', '-e', "import { Detector } from 'laa-native'; console.log(typeof Detector.create)"]).trim()).toBe('function');
+    const where = node(['-e', "require('laa-native').versions(); console.log(require('fs').readFileSync('/proc/self/maps','utf8').match(/\\S*laa-native\\.napi\\S*\\.node/)[0])"]).trim();
+    expect(where).toContain(path.join('node_modules', 'laa-native', 'prebuilds'));
+  });
+
+  it('runs laa-native info and scores the bundled sample', () => {
+    const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli.js');
+    expect(node([cli, 'info'])).toMatch(/^libtorch\s+\d/m);
+    const sample = path.join(project, 'node_modules', 'laa-native', 'examples', 'media', 'talking-head.mp4');
+    const line = JSON.parse(node([cli, 'score', sample, '--frames', '2', '--json']).trim());
+    expect(line).toMatchObject({ ok: true, framesSampled: 2, facesFound: 2 });
+  });
+});
