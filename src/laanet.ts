@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { AbortError, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
+import { AbortError, DisposedError, fromNative, invalidArgument } from './errors';
 import { binding, type NativeLaaNet } from './native';
 
 export type DType = 'float32' | 'float64' | 'bfloat16';
@@ -195,4 +195,3 @@ export class LaaNet {
   }
 }
 
-export { LaaError };

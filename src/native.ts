@@ -113,28 +113,23 @@ export function binding(): Binding {
   // failures reach callers as typed errors instead. Read at the first capture.
   process.env.OPENCV_FFMPEG_LOGLEVEL ??= '-8';
   const tried: string[] = [];
-  const candidates = [
-    process.env.LAA_NATIVE_BINDING,
-    path.join(packageRoot, 'build', 'Release', 'laa_native.node'),
-  ].filter((p): p is string => !!p);
-  // node-gyp-build looks in prebuilds/<platform>-<arch>/ first, then build/.
-  try {
-    // eslint-disable-next-line @typescript-eslint/no-require-imports
-    const load = require('node-gyp-build') as (dir: string) => Binding;
-    cached = load(packageRoot);
-    return cached;
-  } catch (err) {
-    tried.push(`prebuilds/${process.platform}-${process.arch} and build/: ${(err as Error).message.split('\n')[0]}`);
-  }
-  for (const file of candidates) {
+  const attempt = (what: string, load: () => Binding): boolean => {
     try {
-      // eslint-disable-next-line @typescript-eslint/no-require-imports
-      cached = require(file) as Binding;
-      return cached;
+      cached = load();
+      return true;
     } catch (err) {
-      tried.push(`${file}: ${(err as Error).message.split('\n')[0]}`);
+      tried.push(`${what}: ${(err as Error).message.split('\n')[0]}`);
+      return false;
     }
-  }
+  };
+  // An explicit binary first; then node-gyp-build: build/Release (a local
+  // build), then prebuilds/<platform>-<arch>/ (what the package ships).
+  const override = process.env.LAA_NATIVE_BINDING;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (override && attempt(`LAA_NATIVE_BINDING=${override}`, () => require(override) as Binding)) return cached!;
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  if (attempt(`build/Release and prebuilds/${process.platform}-${process.arch}`, () => (require('node-gyp-build') as (dir: string) => Binding)(packageRoot)))
+    return cached!;
   throw new LaaError(
     'EBINDING',
     [
@@ -143,7 +138,7 @@ export function binding(): Binding {
       ...tried.map((t) => `  - ${t}`),
       'Possible fixes:',
       '  - Install the system libraries: sudo bash node_modules/laa-native/scripts/install-system-deps.sh',
-      '  - Or point LAA_NATIVE_LIBTORCH at a LibTorch distribution and rebuild: npm rebuild laa-native --build-from-source',
+      '  - Or build the addon from a checkout: bash scripts/build-native.sh (LAA_NATIVE_LIBTORCH=/path/to/libtorch for another LibTorch)',
       '  - A "cannot open shared object file" above names the missing library.',
     ].join('\n'),
   );
