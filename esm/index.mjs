@@ -9,6 +9,8 @@ export const {
   LaaError,
   LaaNet,
   REFERENCE_SEED,
+  encodeTargets,
+  losses,
   readWeights,
   versions,
 } = cjs;

@@ -8,6 +8,7 @@
 #include "detector_binding.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
+#include "targets_binding.h"
 #include "weights_binding.h"
 
 namespace laa_node {
@@ -57,6 +58,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("readWeights", Napi::Function::New(env, ReadWeights));
   exports.Set("writeHeatmapOverlay", Napi::Function::New(env, WriteHeatmapOverlay));
+  exports.Set("encodeTargets", Napi::Function::New(env, EncodeTargets));
+  exports.Set("loss", Napi::Function::New(env, Loss));
+  exports.Set("fillRule", Napi::Function::New(env, FillRule));
   return exports;
 }
 

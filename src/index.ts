@@ -8,3 +8,5 @@ export { versions } from './versions';
 export type { Versions } from './versions';
 export { readWeights } from './weights';
 export type { WeightsFile } from './weights';
+export { encodeTargets, losses } from './targets';
+export type { BoundaryMap, TrainingTargets } from './targets';

@@ -101,6 +101,10 @@ export interface Binding {
     reference(seed: bigint, options: NativeModelOptions): Promise<NativeLaaNet>;
   };
   versions(): NativeVersions;
+  encodeTargets(data: Uint8Array, shape: number[]): { heatmap: NativeTensor; consistency: NativeTensor };
+  loss(kind: 'heatmapFocal' | 'classification' | 'consistency', a: Float32Array | Float64Array, aShape: number[], b: Float32Array | Float64Array, bShape: number[]): number;
+  /** The fixtures' fill rule, v = 2u − 1 (tests only). */
+  fillRule(seed: bigint, t: number, shape: number[]): NativeTensor;
 }
 
 let cached: Binding | undefined;

@@ -6,6 +6,7 @@
 #include <unordered_map>
 
 #include "laanet/errors.h"
+#include "laanet/fill_rule.h"
 
 namespace laa {
 
@@ -128,15 +129,6 @@ void load_official(LaaNetImpl& net, const StateDict& weights) {
 }
 
 namespace {
-// SplitMix64 on x = seed + (t << 32) + i, mapped to [0, 1) (fixtures/README.md).
-inline double fill_uniform(uint64_t seed, uint64_t t, uint64_t i) {
-  uint64_t z = seed + (t << 32) + i + 0x9E3779B97F4A7C15ull;
-  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
-  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
-  z = z ^ (z >> 31);
-  return double(z >> 11) * 0x1.0p-53;
-}
-
 bool ends_with(const std::string& s, const std::string& suffix) {
   return s.size() >= suffix.size() && s.compare(s.size() - suffix.size(), suffix.size(), suffix) == 0;
 }

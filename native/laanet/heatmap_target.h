@@ -1,0 +1,23 @@
+// LAA-Net training targets from a 96×96 uint8 blending-boundary map B
+// (spec §3: `CommonDataset._new_encode_target`, version 1).
+#pragma once
+#include <torch/torch.h>
+
+namespace laa {
+
+inline constexpr int64_t kTargetSize = 96;  // HEATMAP_SIZE (spec §3.2)
+
+struct Targets {
+  torch::Tensor heatmap;      // float32 (1, 96, 96): max-superposed adaptive Gaussians (§3.3–3.5)
+  torch::Tensor consistency;  // float32 (1, 96, 96): self-consistency target C, already / 255 (§3.6)
+};
+
+// `boundary`: uint8 with 96×96 elements, shape (96, 96) or (1, 96, 96).
+// Throws laa::Error(ESHAPE / EINVAL) otherwise.
+Targets encode_targets(const torch::Tensor& boundary);
+
+// CornerNet's gaussian_radius with min_overlap 0.7, as written in the
+// CornerNet/CenterNet code (the "/2 instead of /(2a)" quirk kept; spec §3.4).
+double gaussian_radius(double height, double width, double min_overlap = 0.7);
+
+}  // namespace laa

@@ -1,0 +1,24 @@
+// LAA-Net training losses (spec §4, `losses/losses.py::CombinedFocalLoss`),
+// unweighted (multiply by hm_lmda / cls_lmda / cstency_lmda yourself).
+// All take logits; the computation runs in float64 when the logits are
+// float64, else float32. Shape errors throw laa::Error(ESHAPE).
+#pragma once
+#include <torch/torch.h>
+
+namespace laa {
+
+// §4.1 `_neg_loss` with ε 0.35, noise 0.2, α 2, β 4: ĥ = clamp(sigmoid(logits), 1e-4, 1 − 1e-4);
+// positives are target == 1.0 exactly, N_pos counted over the whole batch.
+// logits and target: same shape (N, 1, H, W).
+double heatmap_focal(const torch::Tensor& logits, const torch::Tensor& target);
+
+// §4.2 nn.BCELoss(sigmoid(logits), labels), mean, log clamped at −100.
+// logits and labels: same number of elements (N or N×1).
+double classification_bce(const torch::Tensor& logits, const torch::Tensor& labels);
+
+// §4.3 consistency: anchor a_n = first argmax of target_n (row-major),
+// Ĉ_n(u) = sigmoid(⟨E_n[:, a_n], E_n[:, u]⟩ / sqrt(D)) (D = 256 → 16),
+// then BCE mean over N·H·W. embeddings (N, D, H, W); target (N, 1, H, W) or (N, H, W).
+double consistency_bce(const torch::Tensor& embeddings, const torch::Tensor& target);
+
+}  // namespace laa
