@@ -64,6 +64,16 @@ export function fromNative(err: unknown, callSite: Error): LaaError {
   return out;
 }
 
+/** Awaits a native call, re-throwing its failure as a LaaError whose stack points at the caller. */
+export async function callNative<T>(call: () => Promise<T>): Promise<T> {
+  const site = new Error();
+  try {
+    return await call();
+  } catch (err) {
+    throw fromNative(err, site);
+  }
+}
+
 /** Builds the error for a bad argument, sharp style: what was expected, what was received. */
 export function invalidArgument(name: string, expected: string, received: unknown): LaaError {
   const got = typeof received === 'string' ? `'${received}'` : typeof received === 'object' ? Object.prototype.toString.call(received) : String(received);

@@ -1,5 +1,5 @@
 import * as os from 'node:os';
-import { AbortError, DisposedError, fromNative, invalidArgument } from './errors';
+import { AbortError, callNative, DisposedError, fromNative, invalidArgument } from './errors';
 import { binding, type NativeLaaNet } from './native';
 
 export type DType = 'float32' | 'float64' | 'bfloat16';
@@ -99,12 +99,7 @@ export class LaaNet {
   static async load(path: string, options?: LoadOptions): Promise<LaaNet> {
     if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
     const opts = nativeOptions(options);
-    const site = new Error();
-    try {
-      return new LaaNet(await binding().NativeLaaNet.load(path, opts));
-    } catch (err) {
-      throw fromNative(err, site);
-    }
+    return new LaaNet(await callNative(() => binding().NativeLaaNet.load(path, opts)));
   }
 
   /**
@@ -114,12 +109,7 @@ export class LaaNet {
   static async reference(seed: bigint = REFERENCE_SEED, options?: LoadOptions): Promise<LaaNet> {
     if (typeof seed !== 'bigint' || seed < 0n || seed >= 1n << 64n) throw invalidArgument('seed', 'a u64 bigint', seed);
     const opts = nativeOptions(options);
-    const site = new Error();
-    try {
-      return new LaaNet(await binding().NativeLaaNet.reference(seed, opts));
-    } catch (err) {
-      throw fromNative(err, site);
-    }
+    return new LaaNet(await callNative(() => binding().NativeLaaNet.reference(seed, opts)));
   }
 
   /** Runs the network on a normalised RGB batch `[n, 3, H, W]` (values in [-1, 1], H and W multiples of 32). */

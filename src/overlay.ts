@@ -1,4 +1,4 @@
-import { fromNative } from './errors';
+import { callNative } from './errors';
 import { binding } from './native';
 
 /** Writes a PNG of the RGB face crop (384×384×3) with the 96×96 artifact heatmap overlaid (jet colour map). */
@@ -7,10 +7,5 @@ export async function writeHeatmapOverlay(
   crop: { data: Uint8Array; shape: [number, number, number] },
   heatmap: { data: Float32Array; shape: [number, number] },
 ): Promise<void> {
-  const site = new Error();
-  try {
-    await binding().writeHeatmapOverlay(file, crop.data, crop.shape, heatmap.data, heatmap.shape);
-  } catch (err) {
-    throw fromNative(err, site);
-  }
+  await callNative(() => binding().writeHeatmapOverlay(file, crop.data, crop.shape, heatmap.data, heatmap.shape));
 }

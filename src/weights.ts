@@ -1,4 +1,4 @@
-import { fromNative, invalidArgument } from './errors';
+import { callNative, invalidArgument } from './errors';
 import { binding, type NativeWeightsFile } from './native';
 
 export type WeightsFile = NativeWeightsFile;
@@ -10,10 +10,5 @@ export type WeightsFile = NativeWeightsFile;
  */
 export async function readWeights(path: string): Promise<WeightsFile> {
   if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
-  const site = new Error();
-  try {
-    return await binding().readWeights(path);
-  } catch (err) {
-    throw fromNative(err, site);
-  }
+  return callNative(() => binding().readWeights(path));
 }
