@@ -1,0 +1,67 @@
+// Training-sample synthesis (spec §6.2 SBI, §6.3 geometry, §6.6 colour, §6.7 BI).
+// Contract between the synthesis code (sbi.cc, bi.cc, augment.cc) and the
+// trainer: everything here is deterministic given the Rng, so a sample is a
+// pure function of (image, landmarks, seed) and training resumes exactly no
+// matter how many loader threads run.
+#pragma once
+#include <array>
+#include <cstdint>
+#include <vector>
+
+#include <opencv2/core.hpp>
+
+namespace laa::synth {
+
+// SplitMix64-seeded xoshiro256** generator: small, fast, state copyable.
+class Rng {
+ public:
+  explicit Rng(uint64_t seed);
+  uint64_t next_u64();
+  double uniform();                      // [0, 1)
+  double uniform(double lo, double hi);  // [lo, hi)
+  int randint(int lo, int hi_exclusive); // numpy.random.randint semantics
+  bool chance(double p);                 // true with probability p
+  std::array<uint64_t, 4> state() const { return s_; }
+
+ private:
+  std::array<uint64_t, 4> s_;
+};
+
+// Seed for one sample: mixes the run seed, the epoch and the sample's index
+// in the epoch (so the same sample is drawn whatever thread makes it).
+uint64_t sample_seed(uint64_t run_seed, int64_t epoch, int64_t index);
+
+struct PairOptions {
+  int input_size = 384;   // network input (spec: 384)
+  int target_size = 96;   // heatmap / consistency grid (input_size / 4)
+  bool train = true;      // hflip, geometry (§6.3) and colour (§6.2 step 9) only when true
+};
+
+// One SBI item (spec §6.2 steps 2–9): a real image and its self-blended fake
+// made from the same aligned face crop. Images are RGB uint8 input_size²;
+// boundaries are uint8 target_size² B = trunc(255·4M(1−M)) after the final
+// warp (all zeros for the real one), ready for laa::encode_targets.
+struct TrainingPair {
+  cv::Mat real, fake;                    // CV_8UC3, RGB
+  cv::Mat boundary_real, boundary_fake;  // CV_8UC1
+};
+
+// rgb: aligned face crop (CV_8UC3 RGB, any size, normally 256²);
+// landmarks: the 68 dlib points in that crop's pixel coordinates.
+// Throws laa::Error(EINVAL) for wrong sizes/types or < 68 points.
+TrainingPair make_sbi_pair(const cv::Mat& rgb, const std::vector<cv::Point2f>& landmarks, Rng& rng,
+                           const PairOptions& opt);
+
+// One BI item (spec §6.7): with p 0.5 a real (boundary zeros, label 0), else
+// a Face X-ray blend of `partner` (the foreground face, nearest landmarks)
+// into `rgb` (label 1).
+struct TrainingSample {
+  cv::Mat image;     // CV_8UC3 RGB input_size²
+  cv::Mat boundary;  // CV_8UC1 target_size²
+  int label = 0;
+};
+TrainingSample make_bi_sample(const cv::Mat& rgb, const std::vector<cv::Point2f>& landmarks,
+                              const cv::Mat& partner_rgb, const std::vector<cv::Point2f>& partner_landmarks,
+                              Rng& rng, const PairOptions& opt);
+
+}  // namespace laa::synth
