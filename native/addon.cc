@@ -9,6 +9,7 @@
 #include "model_binding.h"
 #include "overlay_binding.h"
 #include "targets_binding.h"
+#include "trainer_binding.h"
 #include "weights_binding.h"
 
 namespace laa_node {
@@ -61,6 +62,9 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeTargets", Napi::Function::New(env, EncodeTargets));
   exports.Set("loss", Napi::Function::New(env, Loss));
   exports.Set("fillRule", Napi::Function::New(env, FillRule));
+  data->trainer_ctor = Napi::Persistent(TrainerWrap::Define(env));
+  exports.Set("NativeTrainer", data->trainer_ctor.Value());
+  exports.Set("samStepLinear", Napi::Function::New(env, SamStepLinear));
   return exports;
 }
 

@@ -12,6 +12,7 @@ import { Detector, type ScoreResult } from './detector';
 import { LaaError } from './errors';
 import { LaaNet, type DType } from './laanet';
 import { writeHeatmapOverlay } from './overlay';
+import { addTrainCommand } from './train-cli';
 import { versions } from './versions';
 
 const MEDIA = new Set(['.mp4', '.avi', '.mov', '.webm', '.mkv', '.m4v', '.jpg', '.jpeg', '.png', '.bmp', '.webp']);
@@ -210,6 +211,8 @@ export function buildProgram(): Command {
       ];
       for (const [k, val] of rows) process.stdout.write(`${k.padEnd(12)} ${val}\n`);
     });
+
+  addTrainCommand(program);
   return program;
 }
 
