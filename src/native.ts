@@ -105,6 +105,8 @@ export interface Binding {
   loss(kind: 'heatmapFocal' | 'classification' | 'consistency', a: Float32Array | Float64Array, aShape: number[], b: Float32Array | Float64Array, bShape: number[]): number;
   /** The fixtures' fill rule, v = 2u − 1 (tests only). */
   fillRule(seed: bigint, t: number, shape: number[]): NativeTensor;
+  synthesizeSbi(image: string | Uint8Array, width: number, height: number, landmarks: Float64Array, seed: bigint, options: object): Promise<unknown>;
+  synthesizeBi(image: string | Uint8Array, width: number, height: number, landmarks: Float64Array, partner: string | Uint8Array, partnerWidth: number, partnerHeight: number, partnerLandmarks: Float64Array, seed: bigint, options: object): Promise<unknown>;
 }
 
 let cached: Binding | undefined;
