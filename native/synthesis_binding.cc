@@ -72,12 +72,17 @@ laa::synth::PairOptions options_from_js(Napi::Env env, const Napi::Value& v) {
   return opt;
 }
 
-uint64_t seed_from_js(Napi::Env env, const Napi::Value& v) {
+// The Rng seed: `seed` itself, or with options.epoch and options.index the
+// trainer's per-sample seed sample_seed(seed, epoch, index).
+uint64_t seed_from_js(Napi::Env env, const Napi::Value& v, const Napi::Value& options) {
   if (!v.IsBigInt()) throw_failure(env, {"EINVAL", "Expected the seed as a bigint"});
   bool lossless = true;
   const uint64_t s = v.As<Napi::BigInt>().Uint64Value(&lossless);
   if (!lossless) throw_failure(env, {"EINVAL", "Expected the seed to fit in 64 unsigned bits"});
-  return s;
+  if (!options.IsObject()) return s;
+  const Napi::Value epoch = options.As<Napi::Object>().Get("epoch"), index = options.As<Napi::Object>().Get("index");
+  if (!epoch.IsNumber() || !index.IsNumber()) return s;
+  return laa::synth::sample_seed(s, epoch.As<Napi::Number>().Int64Value(), index.As<Napi::Number>().Int64Value());
 }
 
 Napi::Object image_to_js(Napi::Env env, const cv::Mat& m) {
@@ -175,7 +180,7 @@ class BiWorker : public PromiseWorker {
 Napi::Value SynthesizeSbi(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   FaceArg face = face_from_js(env, info[0], info[1], info[2], info[3], "the image");
-  const uint64_t seed = seed_from_js(env, info[4]);
+  const uint64_t seed = seed_from_js(env, info[4], info[5]);
   const auto opt = options_from_js(env, info[5]);
   return PromiseWorker::start(new SbiWorker(env, std::move(face), seed, opt));
 }
@@ -184,7 +189,7 @@ Napi::Value SynthesizeBi(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   FaceArg face = face_from_js(env, info[0], info[1], info[2], info[3], "the image");
   FaceArg partner = face_from_js(env, info[4], info[5], info[6], info[7], "the partner image");
-  const uint64_t seed = seed_from_js(env, info[8]);
+  const uint64_t seed = seed_from_js(env, info[8], info[9]);
   const auto opt = options_from_js(env, info[9]);
   return PromiseWorker::start(new BiWorker(env, std::move(face), std::move(partner), seed, opt));
 }

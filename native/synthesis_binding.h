@@ -5,7 +5,8 @@
 
 namespace laa_node {
 // synthesizeSbi(image: string | Uint8Array, width, height, landmarks: Float64Array (x0, y0, x1, ...),
-//               seed: bigint, {inputSize, targetSize, train, debug})
+//               seed: bigint, {inputSize, targetSize, train, debug, epoch?, index?})
+//   (with epoch and index the Rng is seeded with sample_seed(seed, epoch, index), as the trainer does)
 //   -> Promise<{ real, fake: {data: Uint8Array, width, height}, boundaryReal, boundaryFake: {data, shape},
 //                mask?, maskTarget?: {data: Float32Array, shape} }>
 Napi::Value SynthesizeSbi(const Napi::CallbackInfo& info);

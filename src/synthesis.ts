@@ -30,6 +30,12 @@ export interface SynthesisOptions {
   landmarks: ReadonlyArray<readonly [number, number] | readonly number[]>;
   /** Any integer in [0, 2^64): all randomness comes from it. */
   seed: number | bigint;
+  /**
+   * With `index`: draw the trainer's sample `index` of epoch `epoch` for run seed `seed`
+   * (the Rng is seeded with the trainer's per-sample seed, whatever thread makes it).
+   */
+  epoch?: number;
+  index?: number;
   /** Network input side (default 384). */
   inputSize?: number;
   /** Heatmap / boundary side (default 96 = inputSize / 4). */
@@ -112,6 +118,13 @@ function sizeArg(name: string, v: unknown, fallback: number): number {
   return v as number;
 }
 
+function sampleArgs(epoch: unknown, index: unknown): { epoch?: number; index?: number } {
+  if (epoch === undefined && index === undefined) return {};
+  for (const [name, v] of [['epoch', epoch], ['index', index]] as const)
+    if (!Number.isSafeInteger(v) || (v as number) < 0) throw invalidArgument(name, 'a non-negative integer (epoch and index go together)', v);
+  return { epoch: epoch as number, index: index as number };
+}
+
 function commonOptions(o: SynthesisOptions) {
   if (!o || typeof o !== 'object') throw invalidArgument('options', 'an object', o);
   const inputSize = sizeArg('inputSize', o.inputSize, 384);
@@ -124,6 +137,7 @@ function commonOptions(o: SynthesisOptions) {
       targetSize: sizeArg('targetSize', o.targetSize, Math.max(2, Math.round(inputSize / 4))),
       train: o.train ?? true,
       debug: !!o.debug,
+      ...sampleArgs(o.epoch, o.index),
     },
   };
 }

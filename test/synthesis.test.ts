@@ -7,7 +7,7 @@ import { describe, expect, it } from 'vitest';
 import { encodeTargets, LaaError, synthesizeBi, synthesizeSbi, type Map2d } from '../src';
 import { binding } from '../src/native';
 import { repoRoot } from './support/paths';
-import { readPngRgb } from './support/png';
+import { readPngRgb } from './support/png.mjs';
 
 const facesDir = path.join(repoRoot, 'test', 'fixtures', 'faces');
 function face(name: string): { image: string; landmarks: Array<[number, number]> } {
@@ -124,6 +124,23 @@ describe('synthesizeSbi', () => {
     expect(same(a.boundaryFake.data, b.boundaryFake.data)).toBe(true);
     expect(same(a.fake.data, c.fake.data)).toBe(false);
     expect(same(a.boundaryFake.data, c.boundaryFake.data)).toBe(false);
+  });
+
+  it("epoch/index draw the trainer's per-sample seed: deterministic, distinct per (epoch, index)", async () => {
+    const draw = (epoch: number, index: number) => synthesizeSbi({ ...obama, seed: 5, epoch, index, inputSize: 128, targetSize: 32 });
+    const [a, a2, b, c, raw] = await Promise.all([draw(0, 1), draw(0, 1), draw(1, 0), draw(0, 2), synthesizeSbi({ ...obama, seed: 5, inputSize: 128, targetSize: 32 })]);
+    expect(same(a.fake.data, a2.fake.data)).toBe(true);
+    for (const other of [b, c, raw]) expect(same(a.fake.data, other.fake.data)).toBe(false);
+  });
+
+  it('debug outputs do not change the sample', async () => {
+    const plain = await synthesizeSbi({ ...obama, seed: 51 });
+    const debug = await synthesizeSbi({ ...obama, seed: 51, debug: true });
+    expect(same(plain.fake.data, debug.fake.data)).toBe(true);
+    expect(same(plain.boundaryFake.data, debug.boundaryFake.data)).toBe(true);
+    const bPlain = await synthesizeBi({ ...biden, partner: obama, seed: 52, fakeProbability: 1 });
+    const bDebug = await synthesizeBi({ ...biden, partner: obama, seed: 52, fakeProbability: 1, debug: true });
+    expect(same(bPlain.image.data, bDebug.image.data)).toBe(true);
   });
 
   it('gives the same samples from concurrent calls as from sequential ones (no shared random state)', async () => {

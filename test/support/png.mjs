@@ -3,11 +3,12 @@
 import * as fs from 'node:fs';
 import * as zlib from 'node:zlib';
 
-export function readPngRgb(file: string): { data: Uint8Array; width: number; height: number } {
+/** @param {string} file @returns {{ data: Uint8Array, width: number, height: number }} */
+export function readPngRgb(file) {
   const buf = fs.readFileSync(file);
   let pos = 8;
   let width = 0, height = 0, channels = 0;
-  const idat: Buffer[] = [];
+  const idat = [];
   while (pos < buf.length) {
     const len = buf.readUInt32BE(pos);
     const type = buf.toString('latin1', pos + 4, pos + 8);
