@@ -12,6 +12,8 @@ export const {
   encodeTargets,
   losses,
   readWeights,
+  synthesizeBi,
+  synthesizeSbi,
   versions,
 } = cjs;
 export default cjs;

@@ -8,6 +8,7 @@
 #include "detector_binding.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
+#include "synthesis_binding.h"
 #include "targets_binding.h"
 #include "trainer_binding.h"
 #include "weights_binding.h"
@@ -65,6 +66,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   data->trainer_ctor = Napi::Persistent(TrainerWrap::Define(env));
   exports.Set("NativeTrainer", data->trainer_ctor.Value());
   exports.Set("samStepLinear", Napi::Function::New(env, SamStepLinear));
+  exports.Set("synthesizeSbi", Napi::Function::New(env, SynthesizeSbi));
+  exports.Set("synthesizeBi", Napi::Function::New(env, SynthesizeBi));
   return exports;
 }
 

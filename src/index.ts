@@ -10,3 +10,5 @@ export { readWeights } from './weights';
 export type { WeightsFile } from './weights';
 export { encodeTargets, losses } from './targets';
 export type { BoundaryMap, TrainingTargets } from './targets';
+export { synthesizeSbi, synthesizeBi } from './synthesis';
+export type { RgbImage, Map2d, SynthesisOptions, SbiResult, BiOptions, BiResult } from './synthesis';

@@ -141,6 +141,8 @@ export interface Binding {
   NativeTrainer: { create(options: Record<string, unknown>): Promise<NativeTrainer> };
   /** SamAdam on loss = mean((x·w − y)²), float64 (tests only). */
   samStepLinear(o: { w: NativeTensor; x: NativeTensor; y: NativeTensor; rho: number; lr: number; weightDecay: number; steps: number }): Promise<NativeTensor>;
+  synthesizeSbi(image: string | Uint8Array, width: number, height: number, landmarks: Float64Array, seed: bigint, options: object): Promise<unknown>;
+  synthesizeBi(image: string | Uint8Array, width: number, height: number, landmarks: Float64Array, partner: string | Uint8Array, partnerWidth: number, partnerHeight: number, partnerLandmarks: Float64Array, seed: bigint, options: object): Promise<unknown>;
 }
 
 let cached: Binding | undefined;
