@@ -8,6 +8,7 @@
 #include "detector_binding.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
+#include "prepare_binding.h"
 #include "targets_binding.h"
 #include "weights_binding.h"
 
@@ -61,6 +62,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeTargets", Napi::Function::New(env, EncodeTargets));
   exports.Set("loss", Napi::Function::New(env, Loss));
   exports.Set("fillRule", Napi::Function::New(env, FillRule));
+  exports.Set("prepareMedia", Napi::Function::New(env, PrepareMedia));
   return exports;
 }
 

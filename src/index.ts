@@ -10,3 +10,5 @@ export { readWeights } from './weights';
 export type { WeightsFile } from './weights';
 export { encodeTargets, losses } from './targets';
 export type { BoundaryMap, TrainingTargets } from './targets';
+export { prepare, readPreparedIndex } from './prepare';
+export type { PrepareOptions, PrepareResult, PrepareFailure, PrepareProgress, PreparePhase, PreparedRecord } from './prepare';
