@@ -2,6 +2,7 @@
 
 #include <memory>
 #include <mutex>
+#include <vector>
 
 #include "abort_flag.h"
 #include "napi_worker.h"
@@ -24,6 +25,37 @@ std::shared_ptr<const laa::ops::LandmarkPredictor> shared_predictor(const std::s
     cached_path = path;
   }
   return cached;
+}
+
+// dlib builds its HOG detector by decoding a serialized model (0.5-1 s on a
+// busy 2-core VM, as long as a dozen frames take): reuse them. A detector
+// is not thread-safe, so each job borrows one and gives it back.
+class DetectorPool {
+ public:
+  std::unique_ptr<laa::ops::FaceDetector> take() {
+    {
+      std::lock_guard<std::mutex> lock(mutex_);
+      if (!free_.empty()) {
+        auto d = std::move(free_.back());
+        free_.pop_back();
+        return d;
+      }
+    }
+    return std::make_unique<laa::ops::FaceDetector>();
+  }
+  void give(std::unique_ptr<laa::ops::FaceDetector> d) {
+    std::lock_guard<std::mutex> lock(mutex_);
+    free_.push_back(std::move(d));
+  }
+
+ private:
+  std::mutex mutex_;
+  std::vector<std::unique_ptr<laa::ops::FaceDetector>> free_;
+};
+
+DetectorPool& detector_pool() {
+  static DetectorPool* pool = new DetectorPool();  // never destroyed: jobs may outlive static destruction order
+  return *pool;
 }
 
 Napi::Value points_to_js(Napi::Env env, const laa::ops::PreparedFrame& f, bool aligned) {
@@ -63,14 +95,18 @@ class PrepareWorker : public PromiseWorker {
   void Run() override {
     auto predictor = shared_predictor(landmarks_path_);
     opts_.landmarks = predictor.get();
-    laa::ops::FaceDetector detector;  // one per job: dlib's scanner is not thread-safe
+    auto detector = detector_pool().take();
+    struct Return {
+      std::unique_ptr<laa::ops::FaceDetector>& d;
+      ~Return() { detector_pool().give(std::move(d)); }
+    } give_back{detector};
     auto progress = [this](int done, int total) {
       if (!progress_) return;
       progress_.NonBlockingCall([done, total](Napi::Env env, Napi::Function fn) {
         fn.Call({Napi::Number::New(env, done), Napi::Number::New(env, total)});
       });
     };
-    result_ = laa::ops::prepare_media(path_, frames_dir_, opts_, detector, progress, *aborted_);
+    result_ = laa::ops::prepare_media(path_, frames_dir_, opts_, *detector, progress, *aborted_);
   }
 
   Napi::Value Result(Napi::Env env) override {

@@ -72,6 +72,8 @@ export interface PrepareResult {
   indexPath: string;
   /** Records in index.jsonl after the run. */
   indexedFrames: number;
+  /** Native time summed over the files of this run (with concurrency > 1 it exceeds the wall time). */
+  timings: { decodeMs: number; detectMs: number; alignMs: number; writeMs: number };
 }
 
 export type Point = [number, number];
@@ -275,12 +277,35 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     throw new LaaError('ENOENT', `Expected an input folder or file but '${options.input}' does not exist`);
   }
   for (const sub of ['frames', 'index', 'done']) await fs.promises.mkdir(path.join(output, sub), { recursive: true });
+  const release = await lockOutput(output);
+  try {
+    return await prepareLocked(input, inputStat, output, settings, concurrency, signal, onProgress);
+  } finally {
+    await release();
+  }
+}
+
+async function prepareLocked(
+  input: string,
+  inputStat: fs.Stats,
+  output: string,
+  settings: Settings,
+  concurrency: number,
+  signal: AbortSignal | undefined,
+  onProgress: PrepareOptions['onProgress'],
+): Promise<PrepareResult> {
+  const { framesPerVideo, detectMaxSide } = settings;
   const realOutput = await fs.promises.realpath(output);
+  // Temporary files of a run that was killed.
+  for (const d of [output, path.join(output, 'index'), path.join(output, 'done')])
+    for (const name of await fs.promises.readdir(d)) if (/\.tmp-\d+$/.test(name)) await fs.promises.rm(path.join(d, name), { force: true });
 
   // The inputs, their ids (unique: a second file with the same id fails), and the result.
   const files = inputStat.isDirectory() ? await walk(input, realOutput) : [input];
   const root = inputStat.isDirectory() ? input : path.dirname(input);
-  const result: PrepareResult = { videos: 0, frames: 0, skipped: 0, noFace: 0, failed: [], indexPath: path.join(output, 'index.jsonl'), indexedFrames: 0 };
+  const result: PrepareResult = { videos: 0, frames: 0, skipped: 0, noFace: 0, failed: [], indexPath: path.join(output, 'index.jsonl'), indexedFrames: 0,
+    timings: { decodeMs: 0, detectMs: 0, alignMs: 0, writeMs: 0 },
+  };
   const sources: Source[] = [];
   const byId = new Map<string, string>();
   for (const file of files) {
@@ -387,6 +412,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
     result.videos++;
     result.frames += r.frames.length;
     result.noFace += r.noFace;
+    for (const k of ['decodeMs', 'detectMs', 'alignMs', 'writeMs'] as const) result.timings[k] += r.timings[k];
   };
 
   let next = 0;
@@ -433,6 +459,36 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   if (abortErr !== undefined) throw abortErr;
   result.failed.sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   return result;
+}
+
+/**
+ * One run per output folder: `prepare.lock` holds the owner's pid. A lock
+ * left by a process that is gone (killed) is taken over.
+ */
+async function lockOutput(output: string): Promise<() => Promise<void>> {
+  const lock = path.join(output, 'prepare.lock');
+  for (let attempt = 0; attempt < 3; attempt++) {
+    try {
+      await fs.promises.writeFile(lock, `${process.pid}\n`, { flag: 'wx' });
+      return () => fs.promises.rm(lock, { force: true });
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    }
+    const pid = Number.parseInt(await fs.promises.readFile(lock, 'utf8').catch(() => ''), 10);
+    let alive = false;
+    if (Number.isInteger(pid) && pid > 0) {
+      try {
+        process.kill(pid, 0);
+        alive = true;
+      } catch (err) {
+        alive = (err as NodeJS.ErrnoException).code === 'EPERM';
+      }
+    }
+    if (alive)
+      throw new LaaError('EINVAL', `Expected '${output}' to be free but another prepare run (pid ${pid}) is using it; wait for it or stop it`);
+    await fs.promises.rm(lock, { force: true });
+  }
+  throw new LaaError('EINVAL', `could not lock '${output}' (${lock} keeps reappearing)`);
 }
 
 /**

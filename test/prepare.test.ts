@@ -174,18 +174,28 @@ describe('prepare', () => {
     // Nothing half-done is indexed: the video was in progress, the image not started.
     expect(fs.readFileSync(path.join(out2, 'index.jsonl'), 'utf8')).toBe('');
     expect(fs.existsSync(path.join(out2, 'done', `${videoId}.json`))).toBe(false);
-    const r = await prepare({ input, output: out2, framesPerVideo: 4 });
+    // Two files at a time this time: the index is the same, in the same order.
+    const r = await prepare({ input, output: out2, framesPerVideo: 4, concurrency: 2 });
     expect(r).toMatchObject({ videos: 2, frames: 5, skipped: 0 });
     expect(fs.readFileSync(path.join(out2, 'index.jsonl'), 'utf8')).toBe(fs.readFileSync(path.join(out, 'index.jsonl'), 'utf8'));
   });
 
-  it('gives each file a unique id: a second file with the same id fails with EINVAL', async () => {
+  it('gives each file a unique id, ignores its own output inside the input, and locks the output', async () => {
     const inDup = path.join(dir, 'in-dup');
+    const outDup = path.join(inDup, 'prepared'); // inside the input: its PNGs are not inputs
     copy(media('obama-720p.jpg'), path.join(inDup, 'a', 'b.jpg'));
     copy(media('obama-720p.jpg'), path.join(inDup, 'a__b.png'));
-    const r = await prepare({ input: inDup, output: path.join(dir, 'out-dup') });
+    const [r1, r2] = await Promise.allSettled([prepare({ input: inDup, output: outDup }), prepare({ input: inDup, output: outDup })]);
+    const [ok, busy] = r1.status === 'fulfilled' ? [r1, r2] : [r2, r1];
+    expect(busy).toMatchObject({ status: 'rejected', reason: { code: 'EINVAL' } });
+    expect((busy as PromiseRejectedResult).reason.message).toMatch(/another prepare run \(pid \d+\)/);
+    const r = (ok as PromiseFulfilledResult<PrepareResult>).value;
     expect(r.videos).toBe(1);
     expect(r.failed).toMatchObject([{ path: path.join(inDup, 'a__b.png'), code: 'EINVAL' }]);
+    expect(fs.existsSync(path.join(outDup, 'prepare.lock'))).toBe(false);
+    const again = await prepare({ input: inDup, output: outDup });
+    expect(again).toMatchObject({ videos: 0, skipped: 1, indexedFrames: 1 });
+    expect(again.failed).toHaveLength(1);
   });
 
   it('rejects bad arguments and a missing input', async () => {
