@@ -11,6 +11,8 @@ export const {
   REFERENCE_SEED,
   encodeTargets,
   losses,
+  prepare,
+  readPreparedIndex,
   readWeights,
   synthesizeBi,
   synthesizeSbi,

@@ -9,6 +9,7 @@
 #include "model_binding.h"
 #include "overlay_binding.h"
 #include "synthesis_binding.h"
+#include "prepare_binding.h"
 #include "targets_binding.h"
 #include "trainer_binding.h"
 #include "weights_binding.h"
@@ -68,6 +69,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("samStepLinear", Napi::Function::New(env, SamStepLinear));
   exports.Set("synthesizeSbi", Napi::Function::New(env, SynthesizeSbi));
   exports.Set("synthesizeBi", Napi::Function::New(env, SynthesizeBi));
+  exports.Set("prepareMedia", Napi::Function::New(env, PrepareMedia));
   return exports;
 }
 

@@ -12,3 +12,5 @@ export { encodeTargets, losses } from './targets';
 export type { BoundaryMap, TrainingTargets } from './targets';
 export { synthesizeSbi, synthesizeBi } from './synthesis';
 export type { RgbImage, Map2d, SynthesisOptions, SbiResult, BiOptions, BiResult } from './synthesis';
+export { prepare, readPreparedIndex } from './prepare';
+export type { PrepareOptions, PrepareResult, PrepareFailure, PrepareProgress, PreparePhase, PreparedRecord } from './prepare';
