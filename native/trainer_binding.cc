@@ -175,6 +175,31 @@ class FileWorker : public PromiseWorker {
   std::string dtype_;
 };
 
+class MakeBatchWorker : public PromiseWorker {
+ public:
+  MakeBatchWorker(Napi::Env env, std::shared_ptr<TrainRun> run, int64_t epoch, int64_t step)
+      : PromiseWorker(env, /*compute_thread=*/false), run_(std::move(run)), epoch_(epoch), step_(step) {}
+
+ protected:
+  void Run() override {
+    if (!run_->loader) throw laa::Error(laa::codes::kArg, "this trainer has no data");
+    batch_ = run_->loader->make_batch(epoch_, step_);  // the loader is thread-safe; no run lock needed
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("input", tensor_to_js(env, batch_.input));
+    o.Set("heatmap", tensor_to_js(env, batch_.heatmap));
+    o.Set("consistency", tensor_to_js(env, batch_.consistency));
+    o.Set("labels", tensor_to_js(env, batch_.labels));
+    return o;
+  }
+
+ private:
+  std::shared_ptr<TrainRun> run_;
+  int64_t epoch_, step_;
+  laa::TrainBatch batch_;
+};
+
 laa::TrainBatch batch_from_js(Napi::Env env, const Napi::Object& b) {
   auto get = [&](const char* k) {
     if (!b.Has(k) || !b.Get(k).IsObject())
@@ -196,6 +221,7 @@ Napi::Function TrainerWrap::Define(Napi::Env env) {
   return DefineClass(env, "NativeTrainer",
                      {StaticMethod("create", &TrainerWrap::Create), InstanceMethod("step", &TrainerWrap::Step),
                       InstanceMethod("stepBatch", &TrainerWrap::StepBatch),
+                      InstanceMethod("makeBatch", &TrainerWrap::MakeBatch),
                       InstanceMethod("evaluateSynthetic", &TrainerWrap::EvaluateSynthetic),
                       InstanceMethod("beginEpoch", &TrainerWrap::BeginEpoch),
                       InstanceMethod("setSchedule", &TrainerWrap::SetSchedule),
@@ -248,6 +274,13 @@ Napi::Value TrainerWrap::StepBatch(const Napi::CallbackInfo& info) {
   auto r = live(env);
   return PromiseWorker::start(new StepWorker(env, r, batch_from_js(env, info[0].As<Napi::Object>()),
                                              info.Length() > 1 && info[1].ToBoolean()));
+}
+
+// makeBatch(epoch, step) -> Promise<batch>: exactly what step() would train on.
+Napi::Value TrainerWrap::MakeBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new MakeBatchWorker(env, live(env), info[0].As<Napi::Number>().Int64Value(),
+                                                  info[1].As<Napi::Number>().Int64Value()));
 }
 
 Napi::Value TrainerWrap::EvaluateSynthetic(const Napi::CallbackInfo& info) {

@@ -14,3 +14,5 @@ export { synthesizeSbi, synthesizeBi } from './synthesis';
 export type { RgbImage, Map2d, SynthesisOptions, SbiResult, BiOptions, BiResult } from './synthesis';
 export { prepare, readPreparedIndex } from './prepare';
 export type { PrepareOptions, PrepareResult, PrepareFailure, PrepareProgress, PreparePhase, PreparedRecord } from './prepare';
+export { Trainer, scheduledLr } from './trainer';
+export type { TrainerOptions, TrainEvent, LossValues, RunOptions, Synthesis, TrainBatch, StepResult } from './trainer';

@@ -10,7 +10,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { AbortError, callNative, DisposedError, LaaError, invalidArgument } from './errors';
 import { binding, type NativeStepResult, type NativeTrainer } from './native';
-import type { Device } from './laanet';
+import type { Device, Tensor } from './laanet';
 
 export type Synthesis = 'sbi' | 'bi';
 
@@ -90,6 +90,21 @@ export type TrainEvent =
   | { type: 'eval'; epoch: number; loss: LossValues; accuracy: number }
   | { type: 'checkpoint'; epoch: number; step: number; path: string; weights: string; reason: 'epoch' | 'interval' | 'abort' }
   | { type: 'done'; epochs: number; weights: string };
+
+export interface TrainBatch {
+  input: Tensor;
+  heatmap: Tensor;
+  consistency: Tensor;
+  labels: Tensor;
+}
+
+export interface StepResult {
+  loss: LossValues;
+  accuracy: number;
+  gradNorm: number;
+  images: number;
+  skipped: boolean;
+}
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -360,6 +375,31 @@ export class Trainer {
     } finally {
       this.#running = false;
     }
+  }
+
+  /** The batch step `step` of `epoch` trains on (inputs normalised to [−1, 1], targets, labels 1 = fake). */
+  async makeBatch(epoch: number, step: number): Promise<TrainBatch> {
+    const n = this.#live();
+    positiveInt('epoch', epoch, 0, -1_000_000);
+    positiveInt('step', step, 0, 0);
+    return (await callNative(() => n.makeBatch(epoch, step))) as TrainBatch;
+  }
+
+  /**
+   * One SAM step on a batch you supply (custom loops, research); with
+   * `evaluate: true` only the losses in eval mode, no update.
+   */
+  async trainOnBatch(batch: TrainBatch, opts: { evaluate?: boolean } = {}): Promise<StepResult> {
+    if (this.#running) throw new LaaError('EINVAL', 'this Trainer is running; wait for run() to finish');
+    const n = this.#live();
+    const r = await callNative(() => n.stepBatch(batch, !!opts.evaluate));
+    return { loss: { total: r.total, cls: r.cls, hm: r.hm, cst: r.cst }, accuracy: r.accuracy, gradNorm: r.gradNorm, images: r.images, skipped: r.skipped };
+  }
+
+  /** Writes the current weights as a LaaNet weights file (the 803 official keys). */
+  async exportWeights(file: string, dtype: 'float32' | 'float64' | 'bfloat16' = 'float32'): Promise<void> {
+    const n = this.#live();
+    await callNative(() => n.exportWeights(path.resolve(file), dtype, { trained_by: 'laa-native Trainer', epoch: String(this.position.epoch), step: String(this.position.step) }));
   }
 
   /** Releases the network, optimiser state and loader threads. */

@@ -56,9 +56,12 @@ describe('SamAdam (the optimiser the Trainer uses)', () => {
       });
       const want = samAdamByHand(x, y, w0, rho, lr, wd, steps);
       for (let i = 0; i < 3; i++) expect(Math.abs(got[i] - want[i])).toBeLessThan(1e-12);
-      // And SAM is not plain Adam: the ascent changes the result.
-      const plain = samAdamByHand(x, y, w0, 0, lr, wd, steps);
-      expect(Math.max(...plain.map((p, i) => Math.abs(p - got[i])))).toBeGreaterThan(1e-6);
+      // And SAM is not plain Adam: the ascent changes the result (Adam's first
+      // step is ±lr per coordinate whatever the gradient's size, so only from step 2).
+      if (steps > 1) {
+        const plain = samAdamByHand(x, y, w0, 0, lr, wd, steps);
+        expect(Math.max(...plain.map((p, i) => Math.abs(p - got[i])))).toBeGreaterThan(1e-6);
+      }
     });
   }
 });

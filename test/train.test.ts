@@ -1,0 +1,191 @@
+// Training end to end on real faces at a small input size: prepared data →
+// SBI batches → SAM steps; the loss goes down, the backbone freeze holds,
+// abort writes a checkpoint and resume continues exactly, a killed CLI run
+// resumes from its last checkpoint.
+import { spawn } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { LaaError, prepare, Trainer, type TrainEvent, type TrainerOptions } from '../src';
+import { readSafetensors } from './support/safetensors';
+
+const root = path.resolve(__dirname, '..');
+const tmp = path.join(root, 'test', '.tmp', 'train');
+const data = path.join(tmp, 'prepared');
+const media = path.join(root, 'test', 'fixtures', 'media');
+
+// Small enough for CI: 128 px input (32² targets), 2 items (4 images) per step.
+const base = (outDir: string, extra: Partial<TrainerOptions> = {}): TrainerOptions => ({
+  data, outDir, inputSize: 128, batchSize: 2, framesPerVideo: 2, epochs: 2, freezeEpochs: 0, lr: 1e-4, threads: 2, seed: 7, ...extra,
+});
+
+async function collect(it: AsyncIterable<TrainEvent>, limit = Infinity, onEvent?: (e: TrainEvent) => void): Promise<TrainEvent[]> {
+  const out: TrainEvent[] = [];
+  for await (const e of it) {
+    out.push(e);
+    onEvent?.(e);
+    if (out.length >= limit) break;
+  }
+  return out;
+}
+
+function tensorsOf(file: string) {
+  return readSafetensors(file).tensors;
+}
+
+beforeAll(async () => {
+  fs.rmSync(tmp, { recursive: true, force: true });
+  const input = path.join(tmp, 'videos');
+  fs.mkdirSync(input, { recursive: true });
+  fs.copyFileSync(path.join(media, 'talking-head-2.mp4'), path.join(input, 'talking-head-2.mp4'));
+  fs.copyFileSync(path.join(media, 'obama-720p.jpg'), path.join(input, 'obama-720p.jpg'));
+  const r = await prepare({ input, output: data, framesPerVideo: 4 });
+  expect(r.frames).toBeGreaterThanOrEqual(4);
+}, 120_000);
+
+describe('Trainer', () => {
+  it('makes SBI batches of reals and fakes with their targets, reproducibly', async () => {
+    const t = await Trainer.create(base(path.join(tmp, 'batch')));
+    try {
+      const a = await t.makeBatch(0, 0);
+      const b = await t.makeBatch(0, 0);
+      expect(a.input.shape).toEqual([4, 3, 128, 128]);
+      expect(a.heatmap.shape).toEqual([4, 1, 32, 32]);
+      expect(Array.from(a.labels.data).sort()).toEqual([0, 0, 1, 1]);
+      expect(Buffer.from(a.input.data.buffer).equals(Buffer.from(b.input.data.buffer))).toBe(true);
+      for (let i = 0; i < 4; i++) {
+        const hm = a.heatmap.data.subarray(i * 1024, (i + 1) * 1024);
+        const peak = Math.max(...hm);
+        // Fakes have vulnerable points (peaks of exactly 1); reals have an all-zero heatmap.
+        expect(peak).toBe(a.labels.data[i] === 1 ? 1 : 0);
+      }
+      const c = await t.makeBatch(1, 0);
+      expect(Buffer.from(a.input.data.buffer).equals(Buffer.from(c.input.data.buffer))).toBe(false);
+    } finally {
+      t.dispose();
+    }
+  }, 60_000);
+
+  it('lowers the loss when it trains on a batch (SAM steps at 128 px)', async () => {
+    const t = await Trainer.create(base(path.join(tmp, 'overfit'), { lr: 1e-3 }));
+    try {
+      const batch = await t.makeBatch(0, 0);
+      const losses: number[] = [];
+      for (let i = 0; i < 8; i++) losses.push((await t.trainOnBatch(batch)).loss.total);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      const first = losses[0];
+      const last = Math.min(...losses.slice(-3));
+      expect(last).toBeLessThan(first * 0.8);
+    } finally {
+      t.dispose();
+    }
+  }, 120_000);
+
+  it('keeps the backbone fixed while frozen and trains the decoder', async () => {
+    const out = path.join(tmp, 'freeze');
+    const t = await Trainer.create(base(out, { epochs: 1, freezeEpochs: 1 }));
+    try {
+      await t.exportWeights(path.join(tmp, 'freeze-init.safetensors'));
+      await collect(t.run());
+    } finally {
+      t.dispose();
+    }
+    const before = tensorsOf(path.join(tmp, 'freeze-init.safetensors'));
+    const after = tensorsOf(path.join(out, 'model.safetensors'));
+    const same = (k: string) => Buffer.from(before[k].data.buffer).equals(Buffer.from(after[k].data.buffer));
+    expect(same('_conv_stem.weight')).toBe(true);
+    expect(same('_blocks.10._depthwise_conv.weight')).toBe(true);
+    expect(same('_conv_head.weight')).toBe(true);
+    expect(same('deconv_1.0.0.weight')).toBe(false);
+    expect(same('hm.3.weight')).toBe(false);
+    // BatchNorm statistics keep updating in the frozen backbone (spec §5).
+    expect(same('_bn0.running_mean')).toBe(false);
+  }, 120_000);
+
+  it('aborts mid-epoch with a checkpoint, and resume ends exactly where an uninterrupted run does', async () => {
+    const full = path.join(tmp, 'full');
+    const a = await Trainer.create(base(full));
+    const steps = a.stepsPerEpoch;
+    expect(steps).toBe(2);
+    const eventsA = await collect(a.run());
+    a.dispose();
+    expect(eventsA.filter((e) => e.type === 'step')).toHaveLength(4);
+    expect(eventsA.at(-1)?.type).toBe('done');
+
+    const part = path.join(tmp, 'part');
+    const b = await Trainer.create(base(part));
+    const ac = new AbortController();
+    let stepsSeen = 0;
+    const seen: TrainEvent[] = [];
+    await expect(
+      collect(b.run({ signal: ac.signal }), Infinity, (e) => {
+        seen.push(e);
+        if (e.type === 'step' && ++stepsSeen === 3) ac.abort();
+      }),
+    ).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    b.dispose();
+    const ck = seen.at(-1);
+    expect(ck).toMatchObject({ type: 'checkpoint', reason: 'abort', epoch: 1, step: 1 });
+
+    await expect(Trainer.create(base(part))).rejects.toMatchObject({ code: 'EINVAL' }); // resume not asked for
+    await expect(Trainer.create(base(part, { resume: true, batchSize: 1 }))).rejects.toThrow(/batchSize/);
+
+    const c = await Trainer.create(base(part, { resume: true }));
+    expect(c.position).toEqual({ epoch: 1, step: 1 });
+    const rest = await collect(c.run());
+    c.dispose();
+    expect(rest.filter((e) => e.type === 'step').map((e) => (e as { step: number }).step)).toEqual([1]);
+    const wa = tensorsOf(path.join(full, 'model.safetensors'));
+    const wb = tensorsOf(path.join(part, 'model.safetensors'));
+    let maxDiff = 0;
+    for (const k of Object.keys(wa)) {
+      const x = wa[k].data;
+      const y = wb[k].data;
+      for (let i = 0; i < x.length; i++) maxDiff = Math.max(maxDiff, Math.abs(Number(x[i]) - Number(y[i])));
+    }
+    expect(maxDiff).toBe(0);
+  }, 240_000);
+
+  it('a killed CLI run resumes from its last checkpoint', async () => {
+    const out = path.join(tmp, 'killed');
+    const cli = path.join(root, 'lib', 'cli.js');
+    const args = [cli, 'train', data, '--out', out, '--input-size', '128', '--batch-size', '2', '--frames-per-video', '2', '--epochs', '2', '--freeze-epochs', '0', '--threads', '2', '--seed', '7', '--lr', '1e-4', '--checkpoint-every', '1'];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const log = path.join(out, 'log.jsonl');
+    await new Promise<void>((resolve, reject) => {
+      const timer = setInterval(() => {
+        if (fs.existsSync(log) && fs.readFileSync(log, 'utf8').includes('"checkpoint"')) {
+          clearInterval(timer);
+          child.kill('SIGKILL');
+          resolve();
+        }
+      }, 100);
+      child.on('exit', () => {
+        clearInterval(timer);
+        reject(new Error('the training run ended before it was killed'));
+      });
+    });
+    await new Promise((r) => child.once('exit', r));
+    const t = await Trainer.create(base(out, { resume: true }));
+    expect(t.position.epoch * 2 + t.position.step).toBeGreaterThanOrEqual(1);
+    t.dispose();
+    const again = spawn(process.execPath, [...args, '--resume'], { stdio: ['ignore', 'ignore', 'pipe'] });
+    let err = '';
+    again.stderr.on('data', (d) => (err += d));
+    const code = await new Promise((r) => again.once('exit', r));
+    expect(code, err).toBe(0);
+    expect(err).toMatch(/resuming at epoch/);
+    expect(err).toMatch(/done: weights in/);
+    expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(true);
+  }, 240_000);
+
+  it('rejects bad options and data with typed errors', async () => {
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { inputSize: 100 }))).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { data: path.join(tmp, 'nope') }))).rejects.toMatchObject({ code: 'ENOENT' });
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { batchSize: 1000 }))).rejects.toThrow(/fewer than one batch/);
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { init: { backbone: path.join(media, 'obama-720p.jpg') } }))).rejects.toBeInstanceOf(LaaError);
+    const t = await Trainer.create(base(path.join(tmp, 'disposed')));
+    t.dispose();
+    await expect(t.makeBatch(0, 0)).rejects.toMatchObject({ code: 'EDISPOSED' });
+  }, 60_000);
+});
