@@ -92,8 +92,9 @@ Model::Model(const ModelOptions& opts) {
 void Model::place() {
   if (device_.is_cuda()) {
     // 'float32' means float32: cuDNN would otherwise run float32 convolutions
-    // in TF32 (10-bit mantissa), which moves hm by ~1e-3, far outside the
-    // fixtures' 1e-5. The fast GPU options are 'bfloat16' and 'float16'.
+    // in TF32, rounding operands to a 10-bit mantissa (~5e-4 relative), far
+    // coarser than the fixtures' 1e-5 (not measured here; see bench/RESULTS.md).
+    // The fast GPU options are 'bfloat16' and 'float16'.
     // These switches are process-wide in LibTorch; this addon owns its copy.
     at::globalContext().setAllowTF32CuDNN(false);
     at::globalContext().setAllowTF32CuBLAS(false);
