@@ -42,6 +42,8 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("dlib", LAA_DLIB_VERSION);
   o.Set("cuda", torch::cuda::is_available());
   o.Set("cudaDevices", Napi::Number::New(env, double(torch::cuda::device_count())));
+  o.Set("cudaBuild", laa::cuda_support().compiled);  // built against a CUDA LibTorch
+  o.Set("cudaVersion", laa::cuda_support().version);
   o.Set("mkldnn", at::hasMKLDNN());
   o.Set("threads", Napi::Number::New(env, at::get_num_threads()));
   o.Set("parallel", at::get_parallel_info());

@@ -2,7 +2,7 @@ import * as os from 'node:os';
 import { AbortError, callNative, DisposedError, fromNative, invalidArgument } from './errors';
 import { binding, type NativeLaaNet } from './native';
 
-export type DType = 'float32' | 'float64' | 'bfloat16';
+export type DType = 'float32' | 'float64' | 'bfloat16' | 'float16';
 export type Device = 'cpu' | 'cuda' | 'auto';
 export type HeadName = 'cls' | 'hm' | 'cstency';
 
@@ -13,9 +13,16 @@ export interface Tensor {
 }
 
 export interface LoadOptions {
-  /** Compute precision. `float64` matches the official code bit for bit; `bfloat16` is the fast CPU option. Default `float32`. */
+  /**
+   * Compute precision. `float64` matches the official code bit for bit; `bfloat16` is the fast CPU option;
+   * on CUDA `bfloat16` and `float16` run the inference plan in that precision (`float16`: CUDA only).
+   * `float32` is true float32 on CUDA too (no TF32). Default `float32`.
+   */
   dtype?: DType;
-  /** `cuda` fails with EDEVICE when the LibTorch in use has no CUDA; `auto` picks CUDA when present. Default `cpu`. */
+  /**
+   * `auto` (default): CUDA when this binary was built with CUDA and a GPU is visible, else the CPU, so the
+   * CPU build behaves exactly as `cpu`. `cuda` fails with EDEVICE when CUDA is not usable; `cpu` always stays on the CPU.
+   */
   device?: Device;
   /** LibTorch intra-op threads used by this model's work. Default: the machine's cores. */
   threads?: number;
@@ -62,7 +69,7 @@ export interface ModelInfo {
 }
 
 const HEADS: readonly HeadName[] = ['cls', 'hm', 'cstency'];
-const DTYPES: readonly DType[] = ['float32', 'float64', 'bfloat16'];
+const DTYPES: readonly DType[] = ['float32', 'float64', 'bfloat16', 'float16'];
 const DEVICES: readonly Device[] = ['cpu', 'cuda', 'auto'];
 
 /** The fixture fill rule's seed (fixtures/README.md). */
@@ -71,7 +78,7 @@ export const REFERENCE_SEED = 20261125n;
 function nativeOptions(opts: LoadOptions = {}) {
   const dtype = opts.dtype ?? 'float32';
   if (!DTYPES.includes(dtype)) throw invalidArgument('options.dtype', `one of ${DTYPES.join(', ')}`, dtype);
-  const device = opts.device ?? 'cpu';
+  const device = opts.device ?? 'auto';
   if (!DEVICES.includes(device)) throw invalidArgument('options.device', `one of ${DEVICES.join(', ')}`, device);
   const threads = opts.threads ?? os.availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 1024)

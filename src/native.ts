@@ -2,6 +2,7 @@
  * Loads the compiled addon: a matching prebuild in `prebuilds/<platform>-<arch>/`
  * or a local build in `build/Release/`, and explains what to do when neither loads.
  */
+import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LaaError } from './errors';
 
@@ -77,6 +78,9 @@ export interface NativeVersions {
   dlib: string;
   cuda: boolean;
   cudaDevices: number;
+  /** Built against a CUDA LibTorch, and the CUDA toolkit version it found ('' when not). */
+  cudaBuild: boolean;
+  cudaVersion: string;
   mkldnn: boolean;
   threads: number;
   parallel: string;
@@ -148,6 +152,30 @@ export interface Binding {
 
 let cached: Binding | undefined;
 
+/** The best-matching prebuild in prebuilds/<platform>-<arch>-<variant>/, by node-gyp-build's own tag rules. */
+function loadVariant(variant: string): Binding {
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  const ngb = require('node-gyp-build') as {
+    parseTags(file: string): { file: string } | undefined;
+    matchTags(runtime: string, abi: string): (t: unknown) => boolean;
+    compareTags(runtime: string): (a: unknown, b: unknown) => number;
+  };
+  const dir = path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}-${variant}`);
+  let files: string[] = [];
+  try {
+    files = fs.readdirSync(dir);
+  } catch {
+    throw new Error(`${dir} does not exist`);
+  }
+  const best = files
+    .map((f) => ngb.parseTags(f))
+    .filter(ngb.matchTags('node', process.versions.modules))
+    .sort(ngb.compareTags('node'))[0];
+  if (!best) throw new Error(`no addon for this platform in ${dir}`);
+  // eslint-disable-next-line @typescript-eslint/no-require-imports
+  return require(path.join(dir, best.file)) as Binding;
+}
+
 export const packageRoot = path.resolve(__dirname, '..');
 
 export function binding(): Binding {
@@ -170,6 +198,14 @@ export function binding(): Binding {
   const override = process.env.LAA_NATIVE_BINDING;
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (override && attempt(`LAA_NATIVE_BINDING=${override}`, () => require(override) as Binding)) return cached!;
+  // A named variant (LAA_NATIVE_VARIANT=cuda) lives in prebuilds/<platform>-<arch>-<variant>/, a folder
+  // name node-gyp-build never selects (it wants exactly <platform>-<arch>); asked for, it must load.
+  const variant = process.env.LAA_NATIVE_VARIANT;
+  if (variant) {
+    if (attempt(`LAA_NATIVE_VARIANT=${variant}`, () => loadVariant(variant))) return cached!;
+    throw new LaaError('EBINDING', `Could not load the '${variant}' variant of the laa-native addon: ${tried[tried.length - 1]}\n` +
+      `Build it with LAA_NATIVE_LIBTORCH=/path/to/libtorch-${variant} npm run prebuild, or unset LAA_NATIVE_VARIANT for the CPU build.`);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (attempt(`build/Release and prebuilds/${process.platform}-${process.arch}`, () => (require('node-gyp-build') as (dir: string) => Binding)(packageRoot)))
     return cached!;

@@ -20,10 +20,27 @@ torch::Tensor FoldedConv::operator()(const torch::Tensor& input) const {
             z.slice(1, a * 2 + b, 4 * c, 4).slice(2, a, a + h).slice(3, b, b + w));
     return y;
   }
+  if (transposed) return at::conv_transpose2d(x, weight, bias, 2, 1);
   return at::conv2d(x, weight, bias, stride, padding, 1, groups);
 }
 
 namespace {
+
+// Conv options hold their padding in a variant: c10::variant in LibTorch 1.13,
+// std::variant from 2.x on. A visible get_if template makes `get_if<T>(&v)` a
+// template call, so argument-dependent lookup picks c10:: or std::get_if.
+namespace variant_compat {
+struct Unused {};
+template <typename T>
+void get_if(Unused*);
+}  // namespace variant_compat
+
+template <typename Options>
+int64_t symmetric_padding(const Options& o) {
+  using variant_compat::get_if;
+  const auto* p = get_if<torch::ExpandingArray<2>>(&o.padding());
+  return p ? (**p)[0] : 0;
+}
 
 // In-place activations on temporaries (the at:: in-place functions want lvalues).
 torch::Tensor silu_(torch::Tensor x) { return at::silu_(x); }
@@ -61,35 +78,7 @@ FoldedConv fold(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dI
   const auto& o = conv.options;
   f.stride = (*o.stride())[0];
   f.groups = o.groups();
-  if (auto* p = c10::get_if<torch::ExpandingArray<2>>(&o.padding())) f.padding = (**p)[0];
-  return f;
-}
-
-// ConvTranspose2d(k4, s2, p1) + BN as a sub-pixel convolution. Output row
-// 2m+a reads input rows m-1, m (a = 0; kernel taps 3, 1) or m, m+1 (a = 1;
-// taps 2, 0), the same for columns. A 2×2 conv with padding 1 sees rows
-// m-1, m at output row m and rows m, m+1 at row m+1, so phase a uses
-// tap[a] = {3, 1} or {2, 0} and is read at offset a. Phase (a, b) sits at
-// output channel c·4 + a·2 + b. ConvTranspose2d weights are (in, out, k, k),
-// so the BN scale runs along dim 1.
-FoldedConv fold_transposed(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
-                           const Target& t) {
-  auto scale = bn.weight.detach().to(torch::kFloat64).cpu() /
-               torch::sqrt(bn.running_var.detach().to(torch::kFloat64).cpu() + bn.options.eps());
-  auto w = conv.weight.detach().to(torch::kFloat64).cpu() * scale.view({1, -1, 1, 1});
-  auto b = bn.bias.detach().to(torch::kFloat64).cpu() - bn.running_mean.detach().to(torch::kFloat64).cpu() * scale;
-  const int64_t cin = w.size(0), cout = w.size(1);
-  const int64_t tap[2][2] = {{3, 1}, {2, 0}};
-  auto k = torch::zeros({cout, 2, 2, cin, 2, 2}, w.options());
-  for (int a = 0; a < 2; ++a)
-    for (int bb = 0; bb < 2; ++bb)
-      for (int u = 0; u < 2; ++u)
-        for (int v = 0; v < 2; ++v)
-          k.select(1, a).select(1, bb).select(2, u).select(2, v).copy_(w.select(2, tap[a][u]).select(2, tap[bb][v]).t());
-  FoldedConv f;
-  f.subpixel = true;
-  f.weight = t.weight(k.reshape({cout * 4, cin, 2, 2}).to(conv.weight.device()));
-  f.bias = b.repeat_interleave(4).to(conv.weight.device()).to(t.dtype);
+  f.padding = symmetric_padding(o);
   return f;
 }
 
@@ -114,7 +103,47 @@ FoldedConv fold_conv_block(torch::nn::Module& module, const Target& t) {
 
 }  // namespace
 
-FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels_last)
+// kTransposed keeps the layer as it is, with the BN folded into it.
+// kSubpixel: ConvTranspose2d(k4, s2, p1) + BN as a sub-pixel convolution. Output row
+// 2m+a reads input rows m-1, m (a = 0; kernel taps 3, 1) or m, m+1 (a = 1;
+// taps 2, 0), the same for columns. A 2×2 conv with padding 1 sees rows
+// m-1, m at output row m and rows m, m+1 at row m+1, so phase a uses
+// tap[a] = {3, 1} or {2, 0} and is read at offset a. Phase (a, b) sits at
+// output channel c·4 + a·2 + b. ConvTranspose2d weights are (in, out, k, k),
+// so the BN scale runs along dim 1.
+FoldedConv fold_upsample(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
+                         torch::ScalarType dtype, bool channels_last, Upsample mode) {
+  torch::NoGradGuard no_grad;
+  const Target t{dtype, channels_last};
+  const torch::Device device = conv.weight.device();
+  if (mode == Upsample::kAuto) mode = device.is_cpu() ? Upsample::kSubpixel : Upsample::kTransposed;
+  auto scale = bn.weight.detach().to(torch::kFloat64).cpu() /
+               torch::sqrt(bn.running_var.detach().to(torch::kFloat64).cpu() + bn.options.eps());
+  auto w = conv.weight.detach().to(torch::kFloat64).cpu() * scale.view({1, -1, 1, 1});
+  auto b = bn.bias.detach().to(torch::kFloat64).cpu() - bn.running_mean.detach().to(torch::kFloat64).cpu() * scale;
+  if (mode == Upsample::kTransposed) {
+    FoldedConv f;
+    f.transposed = true;
+    f.weight = t.weight(w.to(device));
+    f.bias = b.to(device).to(t.dtype);
+    return f;
+  }
+  const int64_t cin = w.size(0), cout = w.size(1);
+  const int64_t tap[2][2] = {{3, 1}, {2, 0}};
+  auto k = torch::zeros({cout, 2, 2, cin, 2, 2}, w.options());
+  for (int a = 0; a < 2; ++a)
+    for (int bb = 0; bb < 2; ++bb)
+      for (int u = 0; u < 2; ++u)
+        for (int v = 0; v < 2; ++v)
+          k.select(1, a).select(1, bb).select(2, u).select(2, v).copy_(w.select(2, tap[a][u]).select(2, tap[bb][v]).t());
+  FoldedConv f;
+  f.subpixel = true;
+  f.weight = t.weight(k.reshape({cout * 4, cin, 2, 2}).to(device));
+  f.bias = b.repeat_interleave(4).to(device).to(t.dtype);
+  return f;
+}
+
+FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels_last, Upsample upsample)
     : dtype_(dtype), channels_last_(channels_last) {
   torch::NoGradGuard no_grad;
   const Target t{dtype, channels_last};
@@ -138,15 +167,15 @@ FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels
 
   d1_ = fold_conv_block(*net.deconv_1->ptr(0), t);
   d2_conv_ = fold_conv_block(*net.deconv_2->ptr(0), t);
-  d2_up_ = fold_transposed(child<torch::nn::ConvTranspose2dImpl>(net.deconv_2, 1),
-                           child<torch::nn::BatchNorm2dImpl>(net.deconv_2, 2), t);
+  d2_up_ = fold_upsample(child<torch::nn::ConvTranspose2dImpl>(net.deconv_2, 1),
+                         child<torch::nn::BatchNorm2dImpl>(net.deconv_2, 2), dtype, channels_last, upsample);
   d3_conv_ = fold_conv_block(*net.deconv_3->ptr(0), t);
-  d3_up_ = fold_transposed(child<torch::nn::ConvTranspose2dImpl>(net.deconv_3, 1),
-                           child<torch::nn::BatchNorm2dImpl>(net.deconv_3, 2), t);
+  d3_up_ = fold_upsample(child<torch::nn::ConvTranspose2dImpl>(net.deconv_3, 1),
+                         child<torch::nn::BatchNorm2dImpl>(net.deconv_3, 2), dtype, channels_last, upsample);
   inc_pw_ = fold_conv_block(*net.inception_block->pw_block, t);
   inc_conv3_ = fold_conv_block(*net.inception_block->conv3_block, t);
   inc_conv5_ = fold_conv_block(*net.inception_block->conv5_block, t);
-  d4_up_ = fold_transposed(*net.deconv_4->up, *net.deconv_4->bn, t);
+  d4_up_ = fold_upsample(*net.deconv_4->up, *net.deconv_4->bn, dtype, channels_last, upsample);
 
   auto head = [&](torch::nn::Sequential& seq, FoldedConv& conv, FoldedConv* out) {
     conv = fold(child<torch::nn::Conv2dImpl>(seq, 0), seq->ptr(1)->as<torch::nn::BatchNorm2dImpl>(), t);

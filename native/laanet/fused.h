@@ -21,9 +21,25 @@ struct FoldedConv {
   // on CPU than LibTorch 1.13's transposed conv, whose bfloat16 CPU kernel is
   // also wrong (it computes a strided convolution).
   bool subpixel = false;
+  // The same ConvTranspose2d(k4, s2, p1) + BN run as one transposed conv with
+  // the BN folded in (the CUDA default: cuDNN's transposed conv is correct in
+  // every dtype, and it skips the phase interleave copy).
+  bool transposed = false;
 
   torch::Tensor operator()(const torch::Tensor& x) const;
 };
+
+// How the plan runs the E-FPN's 2× upsampling layers.
+enum class Upsample {
+  kAuto,       // sub-pixel on the CPU, transposed conv elsewhere
+  kSubpixel,
+  kTransposed,
+};
+
+// ConvTranspose2d(k4, s2, p1) followed by eval BatchNorm, folded (in float64)
+// into one layer of the given dtype; kAuto picks by the weights' device.
+FoldedConv fold_upsample(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
+                         torch::ScalarType dtype, bool channels_last, Upsample mode = Upsample::kAuto);
 
 struct FusedBlock {
   MBConvArgs args;
@@ -34,7 +50,8 @@ struct FusedBlock {
 
 class FusedLaaNet {
  public:
-  FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels_last);
+  // The plan lives on the device of `net`'s weights.
+  FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels_last, Upsample upsample = Upsample::kAuto);
   LaaNetOutput forward(const torch::Tensor& x, const HeadSet& heads) const;
   torch::ScalarType dtype() const { return dtype_; }
 

@@ -1,6 +1,8 @@
 #include "laanet/model.h"
 
 #include <sys/stat.h>
+#include <torch/cuda.h>
+#include <torch/version.h>
 
 #include <cstring>
 #include <fstream>
@@ -17,7 +19,8 @@ torch::ScalarType parse_dtype(const std::string& name) {
   if (name == "float64") return torch::kFloat64;
   if (name == "bfloat16") return torch::kBFloat16;
   if (name == "float16") return torch::kFloat16;
-  throw Error(codes::kArg, "Expected dtype 'float32', 'float64' or 'bfloat16' but received '" + name + "'");
+  throw Error(codes::kArg,
+              "Expected dtype 'float32', 'float64', 'bfloat16' or 'float16' but received '" + name + "'");
 }
 
 std::string dtype_name(torch::ScalarType t) {
@@ -36,16 +39,39 @@ std::string dtype_name(torch::ScalarType t) {
   }
 }
 
+CudaSupport cuda_support() {
+  CudaSupport c;
+#ifdef LAA_WITH_CUDA
+  c.compiled = true;
+#endif
+#ifdef LAA_CUDA_VERSION
+  c.version = LAA_CUDA_VERSION;
+#endif
+  c.available = torch::cuda::is_available();
+  c.devices = c.available ? int64_t(torch::cuda::device_count()) : 0;
+  return c;
+}
+
 torch::Device parse_device(const std::string& name) {
   if (name == "cpu") return torch::kCPU;
-  if (name == "cuda" || name == "auto") {
-    if (torch::cuda::is_available()) return torch::Device(torch::kCUDA, 0);
-    if (name == "auto") return torch::kCPU;
-    throw Error(codes::kDevice,
-                "device 'cuda' was requested but the LibTorch in use has no CUDA support or no GPU is "
-                "visible; build against a CUDA LibTorch (LAA_NATIVE_LIBTORCH) or use device 'cpu'/'auto'");
+  if (name != "cuda" && name != "auto")
+    throw Error(codes::kArg, "Expected device 'cpu', 'cuda' or 'auto' but received '" + name + "'");
+  const CudaSupport cuda = cuda_support();
+  if (cuda.available) return torch::Device(torch::kCUDA, 0);
+  if (name == "auto") return torch::kCPU;
+  std::string have, fix;
+  if (!cuda.compiled) {
+    have = "this laa-native binary was built against a CPU-only LibTorch " TORCH_VERSION
+           " (no CUDA in the build; torch::cuda::is_available() is false)";
+    fix = "build the CUDA variant (LAA_NATIVE_LIBTORCH=/path/to/libtorch-cuda npm run prebuild) and load it "
+          "with LAA_NATIVE_VARIANT=cuda, or use device 'cpu' or 'auto'";
+  } else {
+    have = "this binary was built with CUDA " + (cuda.version.empty() ? std::string("(version unknown)") : cuda.version) +
+           " (LibTorch " TORCH_VERSION "), but torch::cuda::is_available() is false: no GPU is visible, or the "
+           "NVIDIA driver is missing or older than that CUDA";
+    fix = "check nvidia-smi and CUDA_VISIBLE_DEVICES, or use device 'cpu' or 'auto'";
   }
-  throw Error(codes::kArg, "Expected device 'cpu', 'cuda' or 'auto' but received '" + name + "'");
+  throw Error(codes::kDevice, "device 'cuda' was requested, but " + have + ". To use a GPU, " + fix + ".");
 }
 
 void apply_threads(int threads) {
@@ -54,18 +80,31 @@ void apply_threads(int threads) {
 
 Model::Model(const ModelOptions& opts) {
   dtype_ = parse_dtype(opts.dtype);
-  if (dtype_ == torch::kFloat16) throw Error(codes::kArg, "float16 compute is not supported; use 'bfloat16'");
   device_ = parse_device(opts.device);
+  // LibTorch's CPU float16 convolutions are slow or missing; bfloat16 is the CPU's reduced precision.
+  if (dtype_ == torch::kFloat16 && device_.is_cpu())
+    throw Error(codes::kArg, "Expected dtype 'float16' only on a CUDA device but the model runs on the CPU "
+                             "(device '" + opts.device + "'); use 'bfloat16' on the CPU");
   net_->eval();
   source_ = "random";
 }
 
 void Model::place() {
+  if (device_.is_cuda()) {
+    // 'float32' means float32: cuDNN would otherwise run float32 convolutions
+    // in TF32, rounding operands to a 10-bit mantissa (~5e-4 relative), far
+    // coarser than the fixtures' 1e-5 (not measured here; see bench/RESULTS.md).
+    // The fast GPU options are 'bfloat16' and 'float16'.
+    // These switches are process-wide in LibTorch; this addon owns its copy.
+    at::globalContext().setAllowTF32CuDNN(false);
+    at::globalContext().setAllowTF32CuBLAS(false);
+  }
   net_->to(device_);
-  // bfloat16 is an inference plan only: the module (intermediates, training)
-  // stays float32, also because LibTorch 1.13's bf16 CPU ConvTranspose is wrong.
+  // bfloat16/float16 are an inference plan only: the module (intermediates,
+  // training) stays float32, also because LibTorch 1.13's bf16 CPU ConvTranspose is wrong.
   cast_floating(*net_, module_dtype());
   net_->eval();
+  // On CUDA the plan keeps the transposed convs (Upsample::kAuto).
   fused_ = std::make_unique<FusedLaaNet>(*net_, dtype_, /*channels_last=*/true);
 }
 
@@ -118,18 +157,25 @@ std::unique_ptr<Model> Model::reference(uint64_t seed, const ModelOptions& opts)
   return model;
 }
 
-LaaNetOutput Model::forward(const ForwardRequest& req) {
-  const auto& x = req.input;
+namespace {
+void check_input(const torch::Tensor& x) {
   if (x.dim() != 4 || x.size(1) != 3)
     throw Error(codes::kShape, "Expected an input of shape [n, 3, height, width] but received " +
                                    c10::str(x.sizes()));
   if (x.size(0) < 1 || x.size(2) % 32 || x.size(3) % 32 || x.size(2) < 64 || x.size(3) < 64)
     throw Error(codes::kShape, "Expected a batch of at least 1 and height/width that are multiples of 32 "
                                "(at least 64; the official model uses 384) but received " + c10::str(x.sizes()));
+}
+}  // namespace
+
+LaaNetOutput Model::forward(const ForwardRequest& req) {
+  const auto& x = req.input;
+  check_input(x);
   torch::InferenceMode guard;
+  if (!device_.is_cpu()) return to_cpu(forward_on_device(req));
   // The folded plan serves plain inference; intermediates come from the module.
   if (fused_ && !req.intermediates) {
-    if (!device_.is_cpu() || x.size(0) <= kCpuChunk) return fused_->forward(x.to(device_), req.heads);
+    if (x.size(0) <= kCpuChunk) return fused_->forward(x, req.heads);
     // On the CPU a batch runs fastest as a sequence of small ones: the
     // activations of one image stay in cache and the allocator reuses its
     // blocks instead of page-faulting fresh 100+ MB buffers (batch 8 measured
@@ -148,7 +194,30 @@ LaaNetOutput Model::forward(const ForwardRequest& req) {
     out.cstency = cat(&LaaNetOutput::cstency);
     return out;
   }
+  return net_->forward(x.to(module_dtype()), req.heads, req.intermediates);
+}
+
+LaaNetOutput Model::forward_on_device(const ForwardRequest& req) {
+  const auto& x = req.input;
+  check_input(x);
+  torch::InferenceMode guard;
+  // One piece: a GPU wants the whole batch at once.
+  if (fused_ && !req.intermediates) return fused_->forward(x.to(device_), req.heads);
   return net_->forward(x.to(device_, module_dtype()), req.heads, req.intermediates);
+}
+
+LaaNetOutput to_cpu(const LaaNetOutput& o) {
+  auto cpu = [](const torch::Tensor& t) { return t.defined() ? t.to(torch::kCPU) : t; };
+  LaaNetOutput out;
+  out.hm = cpu(o.hm);
+  out.cls = cpu(o.cls);
+  out.cstency = cpu(o.cstency);
+  out.endpoints.reduction_3 = cpu(o.endpoints.reduction_3);
+  out.endpoints.reduction_4 = cpu(o.endpoints.reduction_4);
+  out.endpoints.reduction_5 = cpu(o.endpoints.reduction_5);
+  out.endpoints.reduction_6 = cpu(o.endpoints.reduction_6);
+  for (int i = 0; i < 4; ++i) out.deconv[i] = cpu(o.deconv[i]);
+  return out;
 }
 
 void Model::save(const std::string& path, const std::string& dtype) {

@@ -12,8 +12,8 @@
 namespace laa {
 
 struct ModelOptions {
-  std::string dtype = "float32";  // float32 | float64 | bfloat16
-  std::string device = "cpu";     // cpu | cuda | auto
+  std::string dtype = "float32";  // float32 | float64 | bfloat16 | float16 (CUDA only)
+  std::string device = "auto";    // cpu | cuda | auto (CUDA when this build and machine have it)
   int threads = 0;                // 0: leave LibTorch's setting alone
 };
 
@@ -36,7 +36,10 @@ class Model {
   // The fixture fill rule's deterministic weights (tests, demos).
   static std::unique_ptr<Model> reference(uint64_t seed, const ModelOptions& opts);
 
+  // Outputs are CPU tensors whatever the device.
   LaaNetOutput forward(const ForwardRequest& req);
+  // The same on the model's device, outputs left there (benchmarks, GPU checks).
+  LaaNetOutput forward_on_device(const ForwardRequest& req);
   // Saves the official 803-key layout; dtype "" keeps the model's dtype.
   void save(const std::string& path, const std::string& dtype);
 
@@ -50,7 +53,10 @@ class Model {
 
  private:
   void place();  // move to dtype/device after the weights are in
-  torch::ScalarType module_dtype() const { return dtype_ == torch::kBFloat16 ? torch::kFloat32 : dtype_; }
+  // Reduced precision is an inference plan only; the module stays float32.
+  torch::ScalarType module_dtype() const {
+    return dtype_ == torch::kBFloat16 || dtype_ == torch::kFloat16 ? torch::kFloat32 : dtype_;
+  }
 
   LaaNet net_;
   std::unique_ptr<FusedLaaNet> fused_;  // inference plan, rebuilt when weights change
@@ -64,6 +70,20 @@ class Model {
 torch::ScalarType parse_dtype(const std::string& name);
 std::string dtype_name(torch::ScalarType t);  // inverse of parse_dtype
 torch::Device parse_device(const std::string& name);
+
+// What this binary can do on a GPU: `compiled` is a build against a CUDA
+// LibTorch (CMake defines LAA_WITH_CUDA), `available` whether LibTorch sees a
+// usable GPU now.
+struct CudaSupport {
+  bool compiled = false;
+  std::string version;  // the CUDA toolkit the build found, "" when none
+  bool available = false;
+  int64_t devices = 0;
+};
+CudaSupport cuda_support();
+
+// Copies every defined tensor of `o` to the CPU.
+LaaNetOutput to_cpu(const LaaNetOutput& o);
 
 // Casts floating point parameters and buffers only (integer buffers keep int64).
 void cast_floating(torch::nn::Module& module, torch::ScalarType dtype);
