@@ -197,7 +197,7 @@ export class Trainer {
       workers: positiveInt('options.workers', opts.workers, 1),
       checkpointEvery: positiveInt('options.checkpointEvery', opts.checkpointEvery, 0, 0),
       validateSteps: positiveInt('options.validateSteps', opts.validateSteps, 0, 0),
-      device: opts.device ?? 'cpu',
+      device: opts.device ?? 'auto',
     };
     let init = 'scratch';
     let initPath = '';

@@ -20,6 +20,16 @@ torch::Tensor bce_mean(const torch::Tensor& p, const torch::Tensor& y) {
   return -(y * log_p + (1 - y) * log_1mp).mean();
 }
 
+// The same loss from logits: log σ(z) = −softplus(−z), log(1 − σ(z)) = −softplus(z),
+// each clamped at −100 like nn.BCELoss. Equal to bce_mean(σ(z), y) wherever
+// σ(z) does not round to 0 or 1; where it does, the probability form has
+// infinite log-gradients (0·∞ = NaN after the clamp) and this one stays finite.
+torch::Tensor bce_logits_mean(const torch::Tensor& z, const torch::Tensor& y) {
+  auto log_p = torch::clamp_min(-torch::softplus(-z), -100);
+  auto log_1mp = torch::clamp_min(-torch::softplus(z), -100);
+  return -(y * log_p + (1 - y) * log_1mp).mean();
+}
+
 std::string shape_of(const torch::Tensor& t) { return c10::str(t.sizes()); }
 
 }  // namespace
@@ -71,14 +81,15 @@ torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tenso
   return torch::where(n_pos > 0, -(pos_loss + neg_loss) / n_pos.clamp_min(1), -neg_loss);
 }
 
-torch::Tensor classification_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels) {
+torch::Tensor classification_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool stable) {
   check_cls(logits, labels);
   const auto type = compute_type(logits);
-  auto p = torch::sigmoid(logits.to(type).reshape({-1}));
-  return bce_mean(p, labels.to(logits.device(), type).reshape({-1}));
+  auto z = logits.to(type).reshape({-1});
+  auto y = labels.to(logits.device(), type).reshape({-1});
+  return stable ? bce_logits_mean(z, y) : bce_mean(torch::sigmoid(z), y);
 }
 
-torch::Tensor consistency_bce_loss(const torch::Tensor& embeddings, const torch::Tensor& target) {
+torch::Tensor consistency_bce_loss(const torch::Tensor& embeddings, const torch::Tensor& target, bool stable) {
   check_consistency(embeddings, target);
   const auto type = compute_type(embeddings);
   const int64_t n = embeddings.size(0), d = embeddings.size(1), h = embeddings.size(2), w = embeddings.size(3);
@@ -97,8 +108,8 @@ torch::Tensor consistency_bce_loss(const torch::Tensor& embeddings, const torch:
   auto idx = torch::tensor(anchors, torch::kInt64).to(e.device()).view({n, 1, 1}).expand({n, d, 1});
   auto anchor = e.gather(2, idx);                               // (N, D, 1)
   auto dots = torch::bmm(anchor.transpose(1, 2), e).squeeze(1);  // (N, HW)
-  auto pred = torch::sigmoid(dots / std::sqrt(double(d)));       // sqrt(256) = 16
-  return bce_mean(pred, c);
+  auto z = dots / std::sqrt(double(d));                          // sqrt(256) = 16
+  return stable ? bce_logits_mean(z, c) : bce_mean(torch::sigmoid(z), c);
 }
 
 LossTerms combined_loss(const LaaNetOutputView& out, const LossTargets& t, const LossWeights& w) {
@@ -120,13 +131,13 @@ double heatmap_focal(const torch::Tensor& logits, const torch::Tensor& target) {
 double classification_bce(const torch::Tensor& logits, const torch::Tensor& labels) {
   check_cls(logits, labels);
   torch::NoGradGuard no_grad;
-  return classification_bce_loss(logits.cpu(), labels.cpu()).item<double>();
+  return classification_bce_loss(logits.cpu(), labels.cpu(), /*stable=*/false).item<double>();
 }
 
 double consistency_bce(const torch::Tensor& embeddings, const torch::Tensor& target) {
   check_consistency(embeddings, target);
   torch::NoGradGuard no_grad;
-  return consistency_bce_loss(embeddings.cpu(), target.cpu()).item<double>();
+  return consistency_bce_loss(embeddings.cpu(), target.cpu(), /*stable=*/false).item<double>();
 }
 
 }  // namespace laa

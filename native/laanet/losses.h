@@ -21,11 +21,14 @@ double classification_bce(const torch::Tensor& logits, const torch::Tensor& labe
 // then BCE mean over N·H·W. embeddings (N, D, H, W); target (N, 1, H, W) or (N, H, W).
 double consistency_bce(const torch::Tensor& embeddings, const torch::Tensor& target);
 
-// Differentiable versions of the three (same definitions), computed on the
-// inputs' device in their dtype (float64 stays float64, anything else float32).
+// Differentiable versions of the three, computed on the inputs' device in
+// their dtype (float64 stays float64, anything else float32). With `stable`
+// (training) the two BCEs are evaluated from logits: the same values unless
+// σ rounds to 0 or 1, where the official probability form (stable = false,
+// what the double versions above reproduce) has NaN gradients in float32.
 torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tensor& target);
-torch::Tensor classification_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels);
-torch::Tensor consistency_bce_loss(const torch::Tensor& embeddings, const torch::Tensor& target);
+torch::Tensor classification_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool stable = true);
+torch::Tensor consistency_bce_loss(const torch::Tensor& embeddings, const torch::Tensor& target, bool stable = true);
 
 // λ weights (spec §4 table). The defaults are the paper's and the released
 // SBI checkpoint's (hm 10); the SBI YAML uses hm 100.

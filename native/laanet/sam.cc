@@ -25,6 +25,10 @@ double SamAdam::first_step() {
     if (s.param.grad().defined()) norms.push_back(s.param.grad().norm(2));
   if (norms.empty()) return 0;
   const double g = torch::stack(norms).norm(2).item<double>();
+  if (!std::isfinite(g)) {
+    for (auto& s : slots_) s.e_w = torch::Tensor();
+    return g;
+  }
   const double scale = rho_ / (g + 1e-12);
   for (auto& s : slots_) {
     if (!s.param.grad().defined()) {
@@ -61,6 +65,15 @@ void SamAdam::second_step() {
     auto denom = (s.exp_avg_sq.sqrt() / std::sqrt(bc2)).add_(adam_.eps);
     s.param.addcdiv_(s.exp_avg, denom, -adam_.lr / bc1);
   }
+}
+
+void SamAdam::restore() {
+  torch::NoGradGuard no_grad;
+  for (auto& s : slots_)
+    if (s.e_w.defined()) {
+      s.param.sub_(s.e_w);
+      s.e_w = torch::Tensor();
+    }
 }
 
 void SamAdam::zero_grad() {

@@ -27,8 +27,11 @@ class SamAdam {
   // SAM ascent: with g = ‖(‖∇p‖₂)_p‖₂ over the parameters that have a gradient,
   // e_p = ∇p·ρ/(g + 1e-12) and p ← p + e_p. Returns g.
   double first_step();
+  // A non-finite g leaves the parameters untouched (the caller skips the step).
   // p ← p − e_p, then one Adam step with the gradients of the second pass.
   void second_step();
+  // p ← p − e_p without an update (the second pass went non-finite).
+  void restore();
   // Zeroes the gradients (keeps them defined, like PyTorch 1.8's zero_grad()).
   void zero_grad();
 

@@ -201,8 +201,17 @@ StepResult Trainer::step(const TrainBatch& b) {
   // Step 2: ascend to w + e(w).
   r.grad_norm = opt_->first_step();
   opt_->zero_grad();
+  if (!std::isfinite(r.grad_norm)) {  // nothing moved; skip rather than poison the weights
+    r.skipped = true;
+    return r;
+  }
   // Step 3: second forward/backward on the same batch (fresh dropout masks).
   auto l2 = run(b, nullptr);
+  if (!std::isfinite(l2.total.item<double>())) {
+    opt_->restore();
+    r.skipped = true;
+    return r;
+  }
   l2.total.backward();
   // Step 4: back to w, Adam with the sharpness-aware gradient.
   opt_->second_step();
