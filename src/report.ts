@@ -47,7 +47,7 @@ function timelineSvg(r: ScoreResult): string {
   const W = 960, H = 280, left = 56, right = 20, top = 16, bottom = 44;
   const useTime = r.media.isVideo && r.frames.some((f) => f.timeSec > 0);
   const xOf = (f: { index: number; timeSec: number }) => (useTime ? f.timeSec : f.index);
-  const xMax = Math.max(useTime ? r.media.durationSec : r.media.frameCount - 1, ...r.frames.map(xOf), 1e-9);
+  const xMax = Math.max(useTime ? r.media.durationSec : r.media.frameCount - 1, ...r.frames.map(xOf), useTime ? 1e-3 : 1);
   const px = (x: number) => left + (x / xMax) * (W - left - right);
   const py = (p: number) => top + (1 - p) * (H - top - bottom);
   const faced = r.frames.filter((f): f is FrameWithFace => !f.noFace);

@@ -37,7 +37,7 @@ export async function writeRocPng(report: Pick<EvalReport, 'items' | 'model'>, f
     throw invalidArgument('options.width/height', 'integers from 320 to 4096', `${W} x ${H}`);
   const { video, frame, nVideo, nFrame } = curves(report);
 
-  const left = 64, right = 24, top = 60, bottom = 64;
+  const left = 64, right = 24, top = 74, bottom = 64;
   const px = (x: number) => left + x * (W - left - right);
   const py = (y: number) => H - bottom - y * (H - top - bottom);
   const line = (xy: number[], color: Rgb, thickness = 1): DrawOp => ({ kind: 'polyline', points: Float64Array.from(xy), color, thickness });
