@@ -29,7 +29,8 @@ function int(name: string, min: number, max: number) {
   };
 }
 
-function table(r: EvalReport): string {
+/** The metrics table `laa-native eval` prints. */
+export function formatEvalTable(r: EvalReport): string {
   const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a').padStart(7);
   const row = (name: string, m: BinaryMetrics) =>
     `${name.padEnd(6)} ${String(m.n).padStart(6)} ${String(m.nReal).padStart(6)} ${String(m.nFake).padStart(6)} ${f(m.auc)} ${f(m.ap)} ${f(m.accuracy)} ${f(m.eer)}\n`;
@@ -66,7 +67,7 @@ async function run(dir: string | undefined, opts: EvalCliOptions) {
   });
   if (tty) process.stderr.write('\r\x1b[K');
   if (opts.roc) await writeRocPng(report, opts.roc);
-  process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : table(report));
+  process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalTable(report));
   if (report.failed.length) process.exitCode = 1;
 }
 
