@@ -69,7 +69,9 @@ export async function writeRocPng(report: Pick<EvalReport, 'items' | 'model'>, f
   plot(video, VIDEO_COLOUR, 'video', nVideo); // drawn last: on top
   legend.reverse();
 
-  const lx = px(0.38), ly = py(0) - 14 - 22 * (legend.length - 1);
+  // Hershey simplex at scale 0.42 is about 7.6 px per character: size the box to the longest entry.
+  const textWidth = Math.max(...legend.map((l) => l.text.length)) * 7.6;
+  const lx = Math.max(px(0.02) + 10, px(1) - textWidth - 48), ly = py(0) - 14 - 22 * (legend.length - 1);
   ops.push({ kind: 'rect', x: lx - 10, y: ly - 18, width: px(1) - lx + 4, height: 22 * legend.length + 8, color: [255, 255, 255], thickness: -1 });
   ops.push({ kind: 'rect', x: lx - 10, y: ly - 18, width: px(1) - lx + 4, height: 22 * legend.length + 8, color: GREY });
   legend.forEach((l, k) => {
@@ -79,7 +81,9 @@ export async function writeRocPng(report: Pick<EvalReport, 'items' | 'model'>, f
 
   ops.push({ kind: 'text', text: 'ROC', x: W / 2, y: 24, align: 'center', scale: 0.65, thickness: 2, color: INK });
   const model = report.model ? `model: ${report.model.source}${report.model.untrained ? ' (UNTRAINED)' : ''}` : '';
-  ops.push({ kind: 'text', text: ascii(model.length > 80 ? `${model.slice(0, 38)}...${model.slice(-38)}` : model), x: W / 2, y: 44, align: 'center', scale: 0.4, color: GREY });
+  const fit = Math.floor((W - 24) / 7.4); // characters at scale 0.4
+  const half = Math.floor((fit - 3) / 2);
+  ops.push({ kind: 'text', text: ascii(model.length > fit ? `${model.slice(0, half)}...${model.slice(-half)}` : model), x: W / 2, y: 44, align: 'center', scale: 0.4, color: GREY });
   ops.push({ kind: 'text', text: 'True positive rate', x: px(0), y: py(1) - 8, scale: 0.45, color: INK });
   ops.push({ kind: 'text', text: 'False positive rate', x: px(0.5), y: H - 18, align: 'center', scale: 0.5, color: INK });
 
