@@ -111,7 +111,7 @@ double number(Napi::Env env, const Napi::Object& o, const char* key, double fall
   Napi::Value v = o.Get(key);
   if (v.IsUndefined() && !required) return fallback;
   if (!v.IsNumber() || !std::isfinite(v.As<Napi::Number>().DoubleValue()))
-    bad(env, std::string("Expected a finite number for ") + key);
+    bad(env, std::string("Expected a finite number for ") + key + " but received " + v.ToString().Utf8Value());
   return v.As<Napi::Number>().DoubleValue();
 }
 
@@ -162,7 +162,8 @@ Napi::Value RenderDrawing(const Napi::CallbackInfo& info) {
   std::string format = check_format(env, info[1]);
   const double w = number(env, d, "width", 0, true), h = number(env, d, "height", 0, true);
   if (w < 1 || h < 1 || w > kMaxSide || h > kMaxSide || w != std::floor(w) || h != std::floor(h))
-    bad(env, "Expected width and height integers from 1 to " + std::to_string(kMaxSide));
+    bad(env, "Expected width and height integers from 1 to " + std::to_string(kMaxSide) + " but received " +
+                 Napi::Number::New(env, w).ToString().Utf8Value() + " x " + Napi::Number::New(env, h).ToString().Utf8Value());
   Napi::Value ops_v = d.Get("ops");
   if (!ops_v.IsArray()) bad(env, "Expected an array for ops");
   auto ops_a = ops_v.As<Napi::Array>();
@@ -182,7 +183,8 @@ Napi::Value RenderDrawing(const Napi::CallbackInfo& info) {
       if (!p.IsTypedArray() || p.As<Napi::TypedArray>().TypedArrayType() != napi_float64_array)
         bad(env, "Expected a Float64Array of x, y pairs for polyline points");
       auto pts = p.As<Napi::Float64Array>();
-      if (pts.ElementLength() < 4 || pts.ElementLength() % 2) bad(env, "Expected at least two x, y pairs for a polyline");
+      if (pts.ElementLength() < 4 || pts.ElementLength() % 2)
+        bad(env, "Expected at least two x, y pairs for a polyline but received " + std::to_string(pts.ElementLength()) + " numbers");
       for (size_t k = 0; k < pts.ElementLength(); k += 2) {
         if (!std::isfinite(pts[k]) || !std::isfinite(pts[k + 1]) || std::abs(pts[k]) > 1e5 || std::abs(pts[k + 1]) > 1e5)
           bad(env, "Expected finite polyline points within ±1e5");

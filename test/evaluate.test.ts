@@ -8,6 +8,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Detector, LaaNet, evaluate, metrics, writeRocPng, type EvalReport } from '../src';
 import { formatEvalTable } from '../src/cli-eval';
+import { renderDrawing } from '../src/report/encode';
 import { repoRoot, tmpDir } from './support/paths';
 
 const mini = path.join(repoRoot, 'test/fixtures/dev-eval-mini');
@@ -91,6 +92,14 @@ describe('evaluate', () => {
     const file = path.join(dir, 'api-roc.png');
     await writeRocPng(report, file, { width: 500, height: 420 });
     expect(pngSize(file)).toEqual({ width: 500, height: 420 });
+    await expect(writeRocPng(report, file, { width: 100 })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('100 x 600') });
+  });
+
+  it('the drawing binding refuses bad commands with what it expected and received', async () => {
+    await expect(renderDrawing({ width: 0.5, height: 10, ops: [] })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('received 0.5 x 10') });
+    await expect(renderDrawing({ width: 10, height: 10, ops: [{ kind: 'circle' } as never] })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining("received 'circle'") });
+    await expect(renderDrawing({ width: 10, height: 10, ops: [{ kind: 'polyline', points: new Float64Array([1, 2]) }] })).rejects.toMatchObject({ code: 'EINVAL', message: expect.stringContaining('received 2 numbers') });
+    await expect(renderDrawing({ width: 10, height: 10, ops: [] }, 'gif' as never)).rejects.toMatchObject({ code: 'EINVAL' });
   });
 });
 

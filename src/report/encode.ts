@@ -32,7 +32,7 @@ function ext(format: ImageFormat): string {
 }
 
 /** The RGB face crop with its artifact heatmap overlaid (jet, 50/50, as `--heatmap-dir`), encoded as JPEG or PNG. */
-export function encodeHeatmapOverlay(
+export async function encodeHeatmapOverlay(
   crop: { data: Uint8Array; shape: [number, number, number] },
   heatmap: { data: Float32Array; shape: [number, number] },
   format: ImageFormat = 'jpg',
@@ -43,7 +43,7 @@ export function encodeHeatmapOverlay(
 }
 
 /** Renders drawing commands with OpenCV (antialiased) and encodes the image. */
-export function renderDrawing(drawing: Drawing, format: ImageFormat = 'png'): Promise<Buffer> {
+export async function renderDrawing(drawing: Drawing, format: ImageFormat = 'png'): Promise<Buffer> {
   const e = ext(format);
   return callNative(() => native().renderDrawing(drawing, e));
 }
