@@ -11,7 +11,11 @@ export const {
   REFERENCE_SEED,
   encodeTargets,
   losses,
+  prepare,
+  readPreparedIndex,
   readWeights,
+  synthesizeBi,
+  synthesizeSbi,
   versions,
 } = cjs;
 export default cjs;

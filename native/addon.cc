@@ -9,7 +9,10 @@
 #include "encode_binding.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
+#include "synthesis_binding.h"
+#include "prepare_binding.h"
 #include "targets_binding.h"
+#include "trainer_binding.h"
 #include "weights_binding.h"
 
 namespace laa_node {
@@ -64,6 +67,12 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("encodeTargets", Napi::Function::New(env, EncodeTargets));
   exports.Set("loss", Napi::Function::New(env, Loss));
   exports.Set("fillRule", Napi::Function::New(env, FillRule));
+  data->trainer_ctor = Napi::Persistent(TrainerWrap::Define(env));
+  exports.Set("NativeTrainer", data->trainer_ctor.Value());
+  exports.Set("samStepLinear", Napi::Function::New(env, SamStepLinear));
+  exports.Set("synthesizeSbi", Napi::Function::New(env, SynthesizeSbi));
+  exports.Set("synthesizeBi", Napi::Function::New(env, SynthesizeBi));
+  exports.Set("prepareMedia", Napi::Function::New(env, PrepareMedia));
   return exports;
 }
 

@@ -8,6 +8,7 @@ namespace laa_node {
 struct AddonData {
   Napi::FunctionReference laanet_ctor;
   Napi::FunctionReference abort_flag_ctor;
+  Napi::FunctionReference trainer_ctor;
 };
 
 }  // namespace laa_node

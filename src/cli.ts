@@ -2,6 +2,7 @@
 /**
  * laa-native command line.
  *   laa-native convert <checkpoint.pth> <out.safetensors> [--dtype float32]
+ *   laa-native prepare <input> <output> [--frames 32]
  *   laa-native info | doctor
  * Exit codes: 0 success, 1 the work failed, 2 usage error.
  */
@@ -14,6 +15,8 @@ import { LaaNet, type DType } from './laanet';
 import { writeHeatmapOverlay } from './overlay';
 import { evalCommand } from './cli-eval';
 import { writeReport } from './report';
+import { addTrainCommand } from './train-cli';
+import { prepare, type PrepareProgress } from './prepare';
 import { versions } from './versions';
 
 const MEDIA = new Set(['.mp4', '.avi', '.mov', '.webm', '.mkv', '.m4v', '.jpg', '.jpeg', '.png', '.bmp', '.webp']);
@@ -144,6 +147,42 @@ function reportPath(report: string, file: string, count: number): string {
   return path.join(report, `${path.basename(file)}.html`);
 }
 
+async function prepareCommand(input: string, output: string, opts: { frames: number; detectMaxSide: number; landmarks?: string; jobs: number; json?: boolean }) {
+  const tty = process.stderr.isTTY;
+  let videosLine = '';
+  const onProgress = (p: PrepareProgress) => {
+    if (p.phase === 'video') videosLine = `[${p.done}/${p.total}]`;
+    if (!tty) return;
+    const what = p.phase === 'frame' ? `${p.video.slice(-40)} frame ${p.done}/${p.total}` : `${p.video.slice(-40)} ${p.status}`;
+    process.stderr.write(`\r\x1b[K${videosLine} ${what}`);
+  };
+  const ac = new AbortController();
+  const onSigint = () => ac.abort();
+  process.once('SIGINT', onSigint);
+  const started = performance.now();
+  try {
+    const r = await prepare({ input, output, framesPerVideo: opts.frames, detectMaxSide: opts.detectMaxSide, landmarkModel: opts.landmarks, concurrency: opts.jobs, signal: ac.signal, onProgress });
+    if (tty) process.stderr.write('\r\x1b[K');
+    const secs = (performance.now() - started) / 1000;
+    if (opts.json) process.stdout.write(JSON.stringify({ ...r, seconds: secs }) + '\n');
+    else {
+      for (const f of r.failed) process.stdout.write(`failed  ${f.path}  [${f.code}] ${f.message}\n`);
+      process.stdout.write(
+        `prepared ${r.videos} file${r.videos === 1 ? '' : 's'} (${r.frames} frames, ${r.noFace} without a face), ` +
+          `${r.skipped} already done, ${r.failed.length} failed in ${secs.toFixed(1)} s` +
+          `${r.frames && secs > 0 ? ` (${(r.frames / secs).toFixed(1)} frames/s)` : ''}; index: ${r.indexPath} (${r.indexedFrames} frames)\n`,
+      );
+    }
+    if (r.failed.length) process.exitCode = 1;
+  } catch (err) {
+    if (tty) process.stderr.write('\r\x1b[K');
+    if ((err as LaaError).code === 'ABORT_ERR') process.stderr.write('laa-native: interrupted; rerun the same command to continue\n');
+    throw err;
+  } finally {
+    process.off('SIGINT', onSigint);
+  }
+}
+
 function fail(err: unknown): never {
   const e = err as LaaError;
   process.stderr.write(`laa-native: ${e.code ? `[${e.code}] ` : ''}${e.message}\n`);
@@ -197,6 +236,18 @@ export function buildProgram(): Command {
   evalCommand(program);
 
   program
+    .command('prepare')
+    .description('prepare training data (spec 6.1): aligned 256x256 face crops and their 68 landmarks, with a JSONL index; resumable')
+    .argument('<input>', 'a folder of videos/images (searched recursively) or one file')
+    .argument('<output>', 'output folder (frames/, index.jsonl); an existing one is resumed')
+    .option('--frames <n>', 'frames sampled evenly per video', intOption('--frames', 1, 10000), 32)
+    .option('--detect-max-side <n>', 'longest side of the frame copy the face detector sees', intOption('--detect-max-side', 64, 100000), 640)
+    .option('--landmarks <file>', 'dlib 68-point shape predictor (default: libdlib-data\'s)')
+    .option('--jobs <n>', 'files prepared at once', intOption('--jobs', 1, 64), 1)
+    .option('--json', 'print the result as one JSON line')
+    .action(async (input: string, output: string, opts) => prepareCommand(input, output, opts));
+
+  program
     .command('doctor')
     .description('explain this machine: Node, glibc, CPU features, LibTorch, CUDA, OpenCV/dlib, and run a tiny forward pass')
     .action(async () => doctor());
@@ -223,6 +274,8 @@ export function buildProgram(): Command {
       ];
       for (const [k, val] of rows) process.stdout.write(`${k.padEnd(12)} ${val}\n`);
     });
+
+  addTrainCommand(program);
   return program;
 }
 

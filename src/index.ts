@@ -18,3 +18,7 @@ export { writeRocPng } from './report/roc';
 export type { RocPngOptions } from './report/roc';
 export { writeReport, renderReport } from './report';
 export type { ReportOptions } from './report';
+export { synthesizeSbi, synthesizeBi } from './synthesis';
+export type { RgbImage, Map2d, SynthesisOptions, SbiResult, BiOptions, BiResult } from './synthesis';
+export { prepare, readPreparedIndex } from './prepare';
+export type { PrepareOptions, PrepareResult, PrepareFailure, PrepareProgress, PreparePhase, PreparedRecord } from './prepare';

@@ -36,6 +36,39 @@ export interface NativeLaaNet {
   dispose(): void;
 }
 
+export interface NativeStepResult {
+  total: number;
+  cls: number;
+  hm: number;
+  cst: number;
+  gradNorm: number;
+  accuracy: number;
+  images: number;
+  skipped: boolean;
+  dataWaitMs: number;
+  stepMs: number;
+}
+
+export interface NativeTrainBatch {
+  input: NativeTensor;
+  heatmap: NativeTensor;
+  consistency: NativeTensor;
+  labels: NativeTensor;
+}
+
+export interface NativeTrainer {
+  step(): Promise<NativeStepResult>;
+  stepBatch(batch: NativeTrainBatch, evaluate?: boolean): Promise<NativeStepResult>;
+  evaluateSynthetic(epoch: number, steps: number): Promise<NativeStepResult>;
+  beginEpoch(epoch: number, firstStep: number): number;
+  setSchedule(lr: number, backboneFrozen: boolean): void;
+  saveCheckpoint(path: string, metadata: Record<string, string>): Promise<void>;
+  loadCheckpoint(path: string): Promise<Record<string, string>>;
+  exportWeights(path: string, dtype: string | undefined, metadata: Record<string, string>): Promise<void>;
+  info(): { parameters: number; lr: number; backboneFrozen: boolean; stepsPerEpoch?: number; videos?: number; frames?: number };
+  dispose(): void;
+}
+
 export interface NativeVersions {
   libtorch: string;
   libtorchRuntime: string;
@@ -105,6 +138,11 @@ export interface Binding {
   loss(kind: 'heatmapFocal' | 'classification' | 'consistency', a: Float32Array | Float64Array, aShape: number[], b: Float32Array | Float64Array, bShape: number[]): number;
   /** The fixtures' fill rule, v = 2u − 1 (tests only). */
   fillRule(seed: bigint, t: number, shape: number[]): NativeTensor;
+  NativeTrainer: { create(options: Record<string, unknown>): Promise<NativeTrainer> };
+  /** SamAdam on loss = mean((x·w − y)²), float64 (tests only). */
+  samStepLinear(o: { w: NativeTensor; x: NativeTensor; y: NativeTensor; rho: number; lr: number; weightDecay: number; steps: number }): Promise<NativeTensor>;
+  synthesizeSbi(image: string | Uint8Array, width: number, height: number, landmarks: Float64Array, seed: bigint, options: object): Promise<unknown>;
+  synthesizeBi(image: string | Uint8Array, width: number, height: number, landmarks: Float64Array, partner: string | Uint8Array, partnerWidth: number, partnerHeight: number, partnerLandmarks: Float64Array, seed: bigint, options: object): Promise<unknown>;
 }
 
 let cached: Binding | undefined;

@@ -12,10 +12,9 @@ namespace laa {
 
 namespace {
 
-constexpr int64_t N = kTargetSize;
-
-struct Map {  // row-major view of T (§3.2)
+struct Map {  // row-major view of the square grid T (§3.2; 96×96 at 384 px input)
   const uint8_t* p;
+  int64_t N;
   uint8_t at(int64_t row, int64_t col) const {
     // Python indexing: negative indices wrap around (§3.4, cal_mask_wh).
     return p[((row % N + N) % N) * N + (col % N + N) % N];
@@ -27,6 +26,7 @@ struct Map {  // row-major view of T (§3.2)
 // The loop bounds (-N, N) are those of the official code, which lets the
 // upward/leftward runs wrap around through negative indices.
 void mask_wh(const Map& t, int64_t row, int64_t col, int64_t& w, int64_t& h) {
+  const int64_t N = t.N;
   w = h = 0;
   for (int step : {-1, 1}) {
     for (int64_t s = 0; row + s > -N && row + s < N && t.at(row + s, col) > 128; s += step) ++w;
@@ -38,7 +38,7 @@ void mask_wh(const Map& t, int64_t row, int64_t col, int64_t& w, int64_t& h) {
 // official index arithmetic (§3.5): the kernel has ceil(2t+1) samples centred
 // at floor((2t+1)/2), and the window starts at trunc(col - t), so the peak is
 // often one pixel up-left of the point. That shift is part of the target.
-void draw_gaussian(float* hm, int64_t row, int64_t col, double sigma) {
+void draw_gaussian(float* hm, int64_t N, int64_t row, int64_t col, double sigma) {
   const double t = 3 * sigma, size = 2 * t + 1;
   const int64_t ul_x = int64_t(double(col) - t), ul_y = int64_t(double(row) - t);  // int(): trunc toward 0
   const int64_t br_x = int64_t(double(col) + t + 1), br_y = int64_t(double(row) + t + 1);
@@ -79,13 +79,15 @@ double gaussian_radius(double height, double width, double min_overlap) {
 Targets encode_targets(const torch::Tensor& boundary) {
   if (boundary.scalar_type() != torch::kUInt8)
     throw Error(codes::kArg, "the blending boundary must be uint8");
-  const bool ok_shape = (boundary.dim() == 2 && boundary.size(0) == N && boundary.size(1) == N) ||
-                        (boundary.dim() == 3 && boundary.size(0) == 1 && boundary.size(1) == N && boundary.size(2) == N);
+  // Any even square grid (96 for the released 384 px input; input/4 in general).
+  const int64_t N = boundary.dim() >= 2 ? boundary.size(-1) : 0;
+  const bool ok_shape = N >= 2 && N % 2 == 0 && boundary.size(-2) == N &&
+                        (boundary.dim() == 2 || (boundary.dim() == 3 && boundary.size(0) == 1));
   if (!ok_shape)
-    throw Error(codes::kShape, "the blending boundary must have shape [96, 96] or [1, 96, 96], got " +
+    throw Error(codes::kShape, "the blending boundary must have shape [S, S] or [1, S, S] with S even (96 for 384 px input), got " +
                                    c10::str(boundary.sizes()));
   auto src = boundary.contiguous().cpu();
-  const Map t{src.data_ptr<uint8_t>()};
+  const Map t{src.data_ptr<uint8_t>(), N};
 
   Targets out;
   out.heatmap = torch::zeros({1, N, N}, torch::kFloat32);
@@ -112,7 +114,7 @@ Targets encode_targets(const torch::Tensor& boundary) {
         mask_wh(t, r, c, w, h);
         // §3.4: σ = r/3 + 1e-4, recomputed per point.
         const double sigma = gaussian_radius(double(h), double(w)) / 3 + 1e-4;
-        draw_gaussian(hm, r, c, sigma);
+        draw_gaussian(hm, N, r, c, sigma);
       }
     // §3.6: C = 255 − |B_max − T| on quadrants that produced points, then / 255.
     if (any)

@@ -1,4 +1,5 @@
-// LAA-Net training targets from a 96×96 uint8 blending-boundary map B
+// LAA-Net training targets from an S×S uint8 blending-boundary map B (S = 96
+// for the released 384 px input, input/4 in general)
 // (spec §3: `CommonDataset._new_encode_target`, version 1).
 #pragma once
 #include <torch/torch.h>
@@ -12,7 +13,7 @@ struct Targets {
   torch::Tensor consistency;  // float32 (1, 96, 96): self-consistency target C, already / 255 (§3.6)
 };
 
-// `boundary`: uint8 with 96×96 elements, shape (96, 96) or (1, 96, 96).
+// `boundary`: uint8, shape (S, S) or (1, S, S), S even; the targets have shape (1, S, S).
 // Throws laa::Error(ESHAPE / EINVAL) otherwise.
 Targets encode_targets(const torch::Tensor& boundary);
 

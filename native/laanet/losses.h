@@ -21,4 +21,26 @@ double classification_bce(const torch::Tensor& logits, const torch::Tensor& labe
 // then BCE mean over N·H·W. embeddings (N, D, H, W); target (N, 1, H, W) or (N, H, W).
 double consistency_bce(const torch::Tensor& embeddings, const torch::Tensor& target);
 
+// Differentiable versions of the three (same definitions), computed on the
+// inputs' device in their dtype (float64 stays float64, anything else float32).
+torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tensor& target);
+torch::Tensor classification_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels);
+torch::Tensor consistency_bce_loss(const torch::Tensor& embeddings, const torch::Tensor& target);
+
+// λ weights (spec §4 table). The defaults are the paper's and the released
+// SBI checkpoint's (hm 10); the SBI YAML uses hm 100.
+struct LossWeights {
+  double cls = 1, hm = 10, cst = 100;
+};
+struct LaaNetOutputView {
+  torch::Tensor hm, cls, cstency;
+};
+struct LossTargets {
+  torch::Tensor heatmap, consistency, labels;  // (N,1,S,S), (N,1,S,S), (N,1)
+};
+struct LossTerms {
+  torch::Tensor total, cls, hm, cst;  // cls/hm/cst unweighted; total = Σ λ·term (§4.4)
+};
+LossTerms combined_loss(const LaaNetOutputView& out, const LossTargets& targets, const LossWeights& weights);
+
 }  // namespace laa

@@ -35,6 +35,11 @@ struct PairOptions {
   int input_size = 384;   // network input (spec: 384)
   int target_size = 96;   // heatmap / consistency grid (input_size / 4)
   bool train = true;      // hflip, geometry (§6.3) and colour (§6.2 step 9) only when true
+  // Added for tests and research: also return the blend mask M (and, for BI,
+  // the background) carried through the same steps (TrainingPair::mask...).
+  bool debug = false;
+  // BI only: probability of a blended (fake) sample (spec §6.7 step 3: 0.5).
+  double bi_fake_probability = 0.5;
 };
 
 // One SBI item (spec §6.2 steps 2–9): a real image and its self-blended fake
@@ -44,6 +49,10 @@ struct PairOptions {
 struct TrainingPair {
   cv::Mat real, fake;                    // CV_8UC3, RGB
   cv::Mat boundary_real, boundary_fake;  // CV_8UC1
+  // Only with PairOptions::debug: the unscaled blend mask M (CV_32FC1, the
+  // mask B is made from) after the same crop/geometry, warped to input_size
+  // (`mask`) and to target_size (`mask_target`) like the images / boundaries.
+  cv::Mat mask, mask_target;
 };
 
 // rgb: aligned face crop (CV_8UC3 RGB, any size, normally 256²);
@@ -59,6 +68,10 @@ struct TrainingSample {
   cv::Mat image;     // CV_8UC3 RGB input_size²
   cv::Mat boundary;  // CV_8UC1 target_size²
   int label = 0;
+  // Only with PairOptions::debug: M (CV_32FC1, zeros for a real) at
+  // input_size / target_size, and the background face taken through exactly
+  // the steps the image went through, minus the blend (CV_8UC3 input_size²).
+  cv::Mat mask, mask_target, background;
 };
 TrainingSample make_bi_sample(const cv::Mat& rgb, const std::vector<cv::Point2f>& landmarks,
                               const cv::Mat& partner_rgb, const std::vector<cv::Point2f>& partner_landmarks,

@@ -1,0 +1,299 @@
+#include "laanet/trainer.h"
+
+#include <ATen/CPUGeneratorImpl.h>
+
+#include <cmath>
+#include <set>
+
+#include "laanet/checkpoint.h"
+#include "laanet/errors.h"
+#include "laanet/model.h"
+#include "laanet/pth_reader.h"
+#include "laanet/safetensors.h"
+
+namespace laa {
+
+namespace {
+
+const char* const kModelPrefix = "model.";
+const char* const kOptimPrefix = "optim.";
+const char* const kRngKey = "rng.cpu";
+
+bool is_backbone_name(const std::string& name) {
+  for (const char* p : {"_conv_stem.", "_bn0.", "_blocks.", "_conv_head.", "_bn1."})
+    if (name.rfind(p, 0) == 0) return true;
+  return false;
+}
+
+StateDict read_any(const std::string& path) {
+  if (looks_like_safetensors(path)) return read_safetensors(path).tensors;
+  return read_pth(path).state_dict;
+}
+
+}  // namespace
+
+double scheduled_lr(int64_t epoch, int64_t epochs, double base_lr, double booster) {
+  const int64_t start_decay = std::max<int64_t>(1, epochs / 4);
+  const double peak = booster * base_lr;
+  if (epoch < start_decay) return base_lr + (peak - base_lr) * double(epoch) / double(start_decay);
+  const int64_t span = std::max<int64_t>(1, epochs - start_decay);
+  return std::max(0.0, peak - peak * double(epoch - start_decay) / double(span));
+}
+
+void init_decoder_and_heads(LaaNetImpl& net) {
+  torch::NoGradGuard no_grad;
+  for (const auto& item : net.named_modules()) {
+    const std::string& name = item.key();
+    const bool decoder = name.rfind("deconv_", 0) == 0 || name.rfind("inception_block", 0) == 0;
+    if (!decoder) continue;
+    if (auto* ct = item.value()->as<torch::nn::ConvTranspose2d>()) {
+      const auto c_out = ct->weight.size(1);  // ConvTranspose weight: (in, out, k, k)
+      ct->weight.normal_(0, std::sqrt(2.0 / double(16 * c_out)));
+    } else if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
+      bn->weight.fill_(1);
+      bn->bias.zero_();
+    }
+  }
+  auto last_conv = [&](torch::nn::Sequential& head) { return head[3]->as<torch::nn::Conv2d>(); };
+  if (auto* hm = last_conv(net.hm)) hm->bias.fill_(-2.19);
+  if (auto* cs = last_conv(net.cstency)) {
+    cs->weight.normal_(0, std::sqrt(2.0 / 256.0));
+    cs->bias.zero_();
+  }
+}
+
+void load_backbone(LaaNetImpl& net, const StateDict& weights) {
+  std::map<std::string, const torch::Tensor*> by_name;
+  for (const auto& kv : weights) {
+    std::string k = kv.first;
+    if (k.rfind("module.", 0) == 0) k = k.substr(7);
+    by_name[k] = &kv.second;
+  }
+  torch::NoGradGuard no_grad;
+  std::vector<std::string> missing;
+  int64_t copied = 0;
+  for (auto& kv : module_state(net)) {
+    if (!is_backbone_name(kv.first)) continue;
+    auto it = by_name.find(kv.first);
+    if (it == by_name.end()) {
+      missing.push_back(kv.first);
+      continue;
+    }
+    if (it->second->sizes() != kv.second.sizes())
+      throw Error(codes::kWeights, "backbone tensor '" + kv.first + "' has shape " + c10::str(it->second->sizes()) +
+                                       ", expected " + c10::str(kv.second.sizes()) + " (EfficientNet-B4)");
+    kv.second.copy_(it->second->to(kv.second.scalar_type()));
+    ++copied;
+  }
+  if (!missing.empty())
+    throw Error(codes::kWeights, "the backbone weights lack " + std::to_string(missing.size()) +
+                                     " EfficientNet-B4 tensors (first: '" + missing.front() +
+                                     "'); expected a state dict with lukemelas efficientnet_pytorch names");
+  if (copied == 0) throw Error(codes::kWeights, "no EfficientNet-B4 backbone tensors found");
+}
+
+Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
+  if (opts.input_size < 64 || opts.input_size % 32)
+    throw Error(codes::kArg, "Expected inputSize to be a multiple of 32 and at least 64 but received " +
+                                 std::to_string(opts.input_size));
+  device_ = parse_device(opts.device);
+  apply_threads(opts.threads);
+  torch::manual_seed(opts.seed);  // PyTorch's default initialisers draw from the global generator
+  net_ = LaaNet();
+  init_weights();
+  net_->to(device_);
+  if (opts.channels_last) {
+    // 4-d weights in channels-last make the mkldnn / cudnn convolutions skip layout conversions.
+    torch::NoGradGuard no_grad;
+    for (auto& p : net_->parameters())
+      if (p.dim() == 4) p.set_data(p.contiguous(torch::MemoryFormat::ChannelsLast));
+  }
+  std::vector<torch::Tensor> params;
+  std::vector<std::string> names;
+  for (const auto& kv : net_->named_parameters()) {
+    params.push_back(kv.value());
+    names.push_back(kv.key());
+    if (is_backbone_name(kv.key())) backbone_params_.push_back(kv.value());
+  }
+  if (int64_t(backbone_params_.size()) != kBackboneParamTensors)
+    throw Error(codes::kInternal, "expected 416 backbone parameter tensors, found " +
+                                      std::to_string(backbone_params_.size()));
+  opt_ = std::make_unique<SamAdam>(params, names, opts.rho, opts.adam);
+  net_->train();
+}
+
+void Trainer::init_weights() {
+  if (opts_.init == "weights") {
+    auto m = Model::load(opts_.init_path, ModelOptions{});
+    torch::NoGradGuard no_grad;
+    auto src = official_state_dict(*m->net());
+    load_official(*net_, src);
+  } else {
+    init_decoder_and_heads(*net_);
+    if (opts_.init == "backbone") load_backbone(*net_, read_any(opts_.init_path));
+    else if (opts_.init != "scratch")
+      throw Error(codes::kArg, "Expected init 'scratch', 'weights' or 'backbone' but received '" + opts_.init + "'");
+  }
+}
+
+void Trainer::set_backbone_frozen(bool frozen) {
+  for (auto& p : backbone_params_) {
+    p.set_requires_grad(!frozen);
+    if (frozen) p.mutable_grad() = torch::Tensor();
+  }
+  frozen_ = frozen;
+}
+
+LossTerms Trainer::run(const TrainBatch& b, torch::Tensor* cls_logits) {
+  auto x = b.input.to(device_, torch::kFloat32);
+  if (opts_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+  auto out = net_->forward(x);
+  if (cls_logits) *cls_logits = out.cls.detach();
+  LossTargets t{b.heatmap.to(device_), b.consistency.to(device_), b.labels.to(device_)};
+  return combined_loss({out.hm, out.cls, out.cstency}, t, opts_.loss);
+}
+
+namespace {
+void check_batch(const TrainBatch& b, int64_t size) {
+  const int64_t s = size / 4;
+  auto bad = [&](const std::string& what, const torch::Tensor& t) {
+    throw Error(codes::kShape, "training batch " + what + " has shape " +
+                                   (t.defined() ? c10::str(t.sizes()) : std::string("(undefined)")));
+  };
+  if (!b.input.defined() || b.input.dim() != 4 || b.input.size(1) != 3 || b.input.size(2) != size ||
+      b.input.size(3) != size)
+    bad("input (expected [N, 3, " + std::to_string(size) + ", " + std::to_string(size) + "])", b.input);
+  const int64_t n = b.input.size(0);
+  if (!b.heatmap.defined() || b.heatmap.sizes() != torch::IntArrayRef({n, 1, s, s})) bad("heatmap", b.heatmap);
+  if (!b.consistency.defined() || b.consistency.sizes() != torch::IntArrayRef({n, 1, s, s}))
+    bad("consistency", b.consistency);
+  if (!b.labels.defined() || b.labels.numel() != n) bad("labels", b.labels);
+}
+
+double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
+  auto pred = (logits.reshape({-1}).cpu() > 0).to(torch::kFloat32);  // sigmoid(z) > 0.5
+  return pred.eq(labels.reshape({-1}).cpu()).to(torch::kFloat64).mean().item<double>();
+}
+}  // namespace
+
+StepResult Trainer::step(const TrainBatch& b) {
+  check_batch(b, opts_.input_size);
+  apply_threads(opts_.threads);
+  net_->train();
+  StepResult r;
+  r.images = b.input.size(0);
+  torch::Tensor logits;
+  opt_->zero_grad();
+  // spec §5 SAM step 1: first forward/backward at w.
+  auto l1 = run(b, &logits);
+  r.total = l1.total.item<double>();
+  r.cls = l1.cls.item<double>();
+  r.hm = l1.hm.item<double>();
+  r.cst = l1.cst.item<double>();
+  r.accuracy = accuracy(logits, b.labels);
+  if (!std::isfinite(r.total)) {
+    opt_->zero_grad();
+    r.skipped = true;
+    return r;
+  }
+  l1.total.backward();
+  l1 = LossTerms();  // free the first graph before the second pass
+  // Step 2: ascend to w + e(w).
+  r.grad_norm = opt_->first_step();
+  opt_->zero_grad();
+  // Step 3: second forward/backward on the same batch (fresh dropout masks).
+  auto l2 = run(b, nullptr);
+  l2.total.backward();
+  // Step 4: back to w, Adam with the sharpness-aware gradient.
+  opt_->second_step();
+  opt_->zero_grad();
+  return r;
+}
+
+StepResult Trainer::evaluate(const TrainBatch& b) {
+  check_batch(b, opts_.input_size);
+  apply_threads(opts_.threads);
+  net_->eval();
+  torch::NoGradGuard no_grad;
+  StepResult r;
+  r.images = b.input.size(0);
+  torch::Tensor logits;
+  auto l = run(b, &logits);
+  r.total = l.total.item<double>();
+  r.cls = l.cls.item<double>();
+  r.hm = l.hm.item<double>();
+  r.cst = l.cst.item<double>();
+  r.accuracy = accuracy(logits, b.labels);
+  net_->train();
+  return r;
+}
+
+void Trainer::save_checkpoint(const std::string& path, const std::map<std::string, std::string>& metadata) {
+  StateDict all;
+  for (auto& kv : official_state_dict(*net_))
+    all.emplace_back(kModelPrefix + kv.first, kv.second.detach().cpu().contiguous());
+  for (auto& kv : opt_->state(kOptimPrefix)) all.push_back(std::move(kv));
+  {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    all.emplace_back(kRngKey, gen.get_state());
+  }
+  auto meta = metadata;
+  meta["laa_checkpoint"] = "1";
+  meta["architecture"] = "laa-net-efficientnet-b4-efpn";
+  meta["input_size"] = std::to_string(opts_.input_size);
+  meta["lr"] = c10::str(opt_->lr());
+  write_safetensors(path, all, meta);
+}
+
+std::map<std::string, std::string> Trainer::load_checkpoint(const std::string& path) {
+  SafetensorsFile file = read_safetensors(path);
+  if (file.metadata["laa_checkpoint"] != "1")
+    throw Error(codes::kWeights, "'" + path + "' is not a laa-native training checkpoint (no laa_checkpoint metadata)");
+  const auto size = file.metadata.find("input_size");
+  if (size != file.metadata.end() && size->second != std::to_string(opts_.input_size))
+    throw Error(codes::kArg, "the checkpoint was trained at inputSize " + size->second + ", this run uses " +
+                                 std::to_string(opts_.input_size));
+  StateDict model;
+  const torch::Tensor* rng = nullptr;
+  const std::string mp = kModelPrefix;
+  for (const auto& kv : file.tensors) {
+    if (kv.first.rfind(mp, 0) == 0) model.emplace_back(kv.first.substr(mp.size()), kv.second);
+    else if (kv.first == kRngKey) rng = &kv.second;
+  }
+  {
+    torch::NoGradGuard no_grad;
+    load_official(*net_, model);
+  }
+  opt_->load_state(file.tensors, kOptimPrefix);
+  if (rng) {
+    at::Generator gen = at::detail::getDefaultCPUGenerator();
+    std::lock_guard<std::mutex> lock(gen.mutex());
+    gen.set_state(*rng);
+  }
+  return file.metadata;
+}
+
+void Trainer::export_weights(const std::string& path, const std::string& dtype,
+                             const std::map<std::string, std::string>& metadata) {
+  const torch::ScalarType target = dtype.empty() ? torch::kFloat32 : parse_dtype(dtype);
+  StateDict sd = official_state_dict(*net_);
+  for (auto& kv : sd) {
+    kv.second = kv.second.detach().cpu().contiguous();
+    if (kv.second.is_floating_point()) kv.second = kv.second.to(target);
+  }
+  auto meta = metadata;
+  meta["architecture"] = "laa-net-efficientnet-b4-efpn";
+  meta["input_size"] = std::to_string(opts_.input_size);
+  meta["format_version"] = "1";
+  meta["dtype"] = dtype_name(target);
+  write_safetensors(path, sd, meta);
+}
+
+int64_t Trainer::parameter_count() const {
+  int64_t n = 0;
+  for (const auto& p : net_->parameters()) n += p.numel();
+  return n;
+}
+
+}  // namespace laa

@@ -1,0 +1,100 @@
+// One LAA-Net training run's model and optimiser state: the SAM(Adam) step
+// on a prepared batch, the warm-up backbone freeze, and checkpoints that
+// resume exactly (weights, Adam moments, the LibTorch RNG that drives dropout
+// and drop-connect). Data loading lives in native/ops/train_data.*; the epoch
+// loop and the LR schedule are driven from TypeScript (src/trainer.ts).
+#pragma once
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+
+#include <torch/torch.h>
+
+#include "laanet/laanet.h"
+#include "laanet/losses.h"
+#include "laanet/sam.h"
+
+namespace laa {
+
+struct TrainerOptions {
+  int64_t input_size = kInputSize;
+  std::string init = "scratch";  // "scratch" | "weights" (a LAA-Net checkpoint) | "backbone" (EfficientNet-B4 state dict)
+  std::string init_path;
+  uint64_t seed = 317;           // the official SEED (spec §5)
+  double rho = 0.05;
+  AdamOptions adam;
+  LossWeights loss;
+  std::string device = "cpu";
+  bool channels_last = true;
+  int threads = 0;
+};
+
+// A batch as the loss wants it (spec §3.9): inputs normalised to [−1, 1].
+struct TrainBatch {
+  torch::Tensor input;        // (N, 3, S, S) float32
+  torch::Tensor heatmap;      // (N, 1, S/4, S/4) float32
+  torch::Tensor consistency;  // (N, 1, S/4, S/4) float32
+  torch::Tensor labels;       // (N, 1) float32, 1 = fake
+};
+
+struct StepResult {
+  double total = 0, cls = 0, hm = 0, cst = 0;  // first-pass losses (the official logs use them)
+  double grad_norm = 0;                        // ‖∇‖ at the first pass (SAM's g)
+  double accuracy = 0;                         // first-pass cls accuracy at 0.5
+  int64_t images = 0;
+  bool skipped = false;                        // a non-finite loss: no update was made
+};
+
+class Trainer {
+ public:
+  explicit Trainer(const TrainerOptions& opts);
+
+  StepResult step(const TrainBatch& batch);   // one SAM step (two forward/backward passes)
+  StepResult evaluate(const TrainBatch& batch);  // eval mode, no update
+
+  void set_lr(double lr) { opt_->set_lr(lr); }
+  double lr() const { return opt_->lr(); }
+  // spec §5: parameters 0..415 (the whole EfficientNet) frozen during warm-up;
+  // their BatchNorms stay in train mode.
+  void set_backbone_frozen(bool frozen);
+  bool backbone_frozen() const { return frozen_; }
+
+  // One safetensors file (written atomically): "model.<official key>",
+  // "optim.*" (Adam), "rng.cpu" plus the caller's metadata.
+  void save_checkpoint(const std::string& path, const std::map<std::string, std::string>& metadata);
+  std::map<std::string, std::string> load_checkpoint(const std::string& path);
+  // The plain 803-key weights file that LaaNet.load / Detector use.
+  void export_weights(const std::string& path, const std::string& dtype,
+                      const std::map<std::string, std::string>& metadata);
+
+  LaaNet& net() { return net_; }
+  const TrainerOptions& options() const { return opts_; }
+  int64_t parameter_count() const;
+
+ private:
+  LossTerms run(const TrainBatch& b, torch::Tensor* cls_logits);
+  void init_weights();
+
+  TrainerOptions opts_;
+  LaaNet net_;
+  torch::Device device_ = torch::kCPU;
+  std::unique_ptr<SamAdam> opt_;
+  std::vector<torch::Tensor> backbone_params_;
+  bool frozen_ = false;
+};
+
+// spec §2.8 steps 2–3: decoder ConvTranspose ~ N(0, sqrt(2/(16·C))), decoder
+// BatchNorms 1/0, hm.3 bias −2.19, cstency.3 ~ N(0, sqrt(2/256)) with bias 0.
+void init_decoder_and_heads(LaaNetImpl& net);
+
+// Copies an EfficientNet-B4 state dict with lukemelas names (`_conv_stem`,
+// `_blocks.N.*`, `_conv_head`, `_bn1`; `_fc.*` ignored) into the backbone.
+// Every backbone tensor must be present with the right shape (EWEIGHTS).
+void load_backbone(LaaNetImpl& net, const StateDict& weights);
+
+// The official LinearDecayLR (spec §5, Appendix B) generalised to any run
+// length: warm-up ×booster over the first quarter, then linear decay to 0.
+double scheduled_lr(int64_t epoch, int64_t epochs, double base_lr, double booster = 4);
+
+}  // namespace laa

@@ -1,0 +1,17 @@
+// Training-sample synthesis for tests and research (spec §6.2 SBI, §6.7 BI).
+// Both run on a libuv worker (not the LibTorch compute thread).
+#pragma once
+#include <napi.h>
+
+namespace laa_node {
+// synthesizeSbi(image: string | Uint8Array, width, height, landmarks: Float64Array (x0, y0, x1, ...),
+//               seed: bigint, {inputSize, targetSize, train, debug, epoch?, index?})
+//   (with epoch and index the Rng is seeded with sample_seed(seed, epoch, index), as the trainer does)
+//   -> Promise<{ real, fake: {data: Uint8Array, width, height}, boundaryReal, boundaryFake: {data, shape},
+//                mask?, maskTarget?: {data: Float32Array, shape} }>
+Napi::Value SynthesizeSbi(const Napi::CallbackInfo& info);
+// synthesizeBi(image, width, height, landmarks, partnerImage, partnerWidth, partnerHeight, partnerLandmarks,
+//              seed, {inputSize, targetSize, train, debug, fakeProbability})
+//   -> Promise<{ image, boundary, label, mask?, maskTarget?, background? }>
+Napi::Value SynthesizeBi(const Napi::CallbackInfo& info);
+}  // namespace laa_node

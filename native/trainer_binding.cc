@@ -1,0 +1,379 @@
+#include "trainer_binding.h"
+
+#include <chrono>
+
+#include "addon_data.h"
+#include "laanet/errors.h"
+#include "laanet/model.h"
+#include "laanet/sam.h"
+#include "napi_worker.h"
+#include "tensor_io.h"
+
+namespace laa_node {
+
+namespace {
+
+double num(const Napi::Object& o, const char* key, double fallback) {
+  return o.Has(key) && o.Get(key).IsNumber() ? o.Get(key).As<Napi::Number>().DoubleValue() : fallback;
+}
+std::string str(const Napi::Object& o, const char* key, const std::string& fallback) {
+  return o.Has(key) && o.Get(key).IsString() ? o.Get(key).As<Napi::String>().Utf8Value() : fallback;
+}
+
+std::map<std::string, std::string> string_map(const Napi::Value& v) {
+  std::map<std::string, std::string> out;
+  if (!v.IsObject()) return out;
+  Napi::Object o = v.As<Napi::Object>();
+  Napi::Array keys = o.GetPropertyNames();
+  for (uint32_t i = 0; i < keys.Length(); ++i) {
+    std::string k = keys.Get(i).ToString().Utf8Value();
+    out[k] = o.Get(k).ToString().Utf8Value();
+  }
+  return out;
+}
+
+Napi::Object step_to_js(Napi::Env env, const laa::StepResult& r, double data_ms, double step_ms) {
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("total", r.total);
+  o.Set("cls", r.cls);
+  o.Set("hm", r.hm);
+  o.Set("cst", r.cst);
+  o.Set("gradNorm", r.grad_norm);
+  o.Set("accuracy", r.accuracy);
+  o.Set("images", Napi::Number::New(env, double(r.images)));
+  o.Set("skipped", r.skipped);
+  o.Set("dataWaitMs", data_ms);
+  o.Set("stepMs", step_ms);
+  return o;
+}
+
+using Clock = std::chrono::steady_clock;
+double ms_since(Clock::time_point t) {
+  return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
+}
+
+class CreateWorker : public PromiseWorker {
+ public:
+  CreateWorker(Napi::Env env, laa::TrainerOptions topts, std::string data, laa::LoaderOptions lopts)
+      : PromiseWorker(env), topts_(std::move(topts)), data_(std::move(data)), lopts_(std::move(lopts)) {}
+
+ protected:
+  void Run() override {
+    run_ = std::make_shared<TrainRun>();
+    if (!data_.empty()) {
+      lopts_.input_size = topts_.input_size;
+      lopts_.seed = topts_.seed;
+      run_->loader = std::make_unique<laa::TrainLoader>(laa::read_prepared_index(data_), lopts_);
+    }
+    run_->trainer = std::make_unique<laa::Trainer>(topts_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    auto* data = env.GetInstanceData<AddonData>();
+    Napi::Object obj = data->trainer_ctor.New({});
+    TrainerWrap::Unwrap(obj)->run = run_;
+    Napi::MemoryManagement::AdjustExternalMemory(env, run_->trainer->parameter_count() * 4 * 4);
+    return obj;
+  }
+
+ private:
+  laa::TrainerOptions topts_;
+  std::string data_;
+  laa::LoaderOptions lopts_;
+  std::shared_ptr<TrainRun> run_;
+};
+
+// One SAM step: from the loader (batch undefined) or from JavaScript tensors.
+class StepWorker : public PromiseWorker {
+ public:
+  StepWorker(Napi::Env env, std::shared_ptr<TrainRun> run, laa::TrainBatch batch, bool evaluate)
+      : PromiseWorker(env), run_(std::move(run)), batch_(std::move(batch)), evaluate_(evaluate) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(run_->mutex);
+    auto t0 = Clock::now();
+    if (!batch_.input.defined()) {
+      if (!run_->loader) throw laa::Error(laa::codes::kArg, "this trainer has no data; pass a batch");
+      batch_ = run_->loader->next();
+    }
+    data_ms_ = ms_since(t0);
+    auto t1 = Clock::now();
+    result_ = evaluate_ ? run_->trainer->evaluate(batch_) : run_->trainer->step(batch_);
+    step_ms_ = ms_since(t1);
+    batch_ = laa::TrainBatch();
+  }
+  Napi::Value Result(Napi::Env env) override { return step_to_js(env, result_, data_ms_, step_ms_); }
+
+ private:
+  std::shared_ptr<TrainRun> run_;
+  laa::TrainBatch batch_;
+  bool evaluate_;
+  laa::StepResult result_;
+  double data_ms_ = 0, step_ms_ = 0;
+};
+
+// Evaluates batches [0, steps) of a fixed pseudo-epoch (synthetic validation pairs).
+class EvalSyntheticWorker : public PromiseWorker {
+ public:
+  EvalSyntheticWorker(Napi::Env env, std::shared_ptr<TrainRun> run, int64_t epoch, int64_t steps)
+      : PromiseWorker(env), run_(std::move(run)), epoch_(epoch), steps_(steps) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(run_->mutex);
+    if (!run_->loader) throw laa::Error(laa::codes::kArg, "this trainer has no data");
+    const int64_t n = std::min(steps_, run_->loader->steps_per_epoch());
+    for (int64_t s = 0; s < n; ++s) {
+      auto r = run_->trainer->evaluate(run_->loader->make_batch(epoch_, s));
+      sum_.total += r.total * double(r.images);
+      sum_.cls += r.cls * double(r.images);
+      sum_.hm += r.hm * double(r.images);
+      sum_.cst += r.cst * double(r.images);
+      sum_.accuracy += r.accuracy * double(r.images);
+      sum_.images += r.images;
+    }
+    if (sum_.images > 0) {
+      const double k = double(sum_.images);
+      sum_.total /= k, sum_.cls /= k, sum_.hm /= k, sum_.cst /= k, sum_.accuracy /= k;
+    }
+  }
+  Napi::Value Result(Napi::Env env) override { return step_to_js(env, sum_, 0, 0); }
+
+ private:
+  std::shared_ptr<TrainRun> run_;
+  int64_t epoch_, steps_;
+  laa::StepResult sum_;
+};
+
+class FileWorker : public PromiseWorker {
+ public:
+  enum Kind { kSave, kLoad, kExport };
+  FileWorker(Napi::Env env, std::shared_ptr<TrainRun> run, Kind kind, std::string path,
+             std::map<std::string, std::string> meta, std::string dtype)
+      : PromiseWorker(env), run_(std::move(run)), kind_(kind), path_(std::move(path)), meta_(std::move(meta)),
+        dtype_(std::move(dtype)) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(run_->mutex);
+    if (kind_ == kSave) run_->trainer->save_checkpoint(path_, meta_);
+    else if (kind_ == kLoad) meta_ = run_->trainer->load_checkpoint(path_);
+    else run_->trainer->export_weights(path_, dtype_, meta_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    if (kind_ != kLoad) return env.Undefined();
+    Napi::Object o = Napi::Object::New(env);
+    for (const auto& kv : meta_) o.Set(kv.first, kv.second);
+    return o;
+  }
+
+ private:
+  std::shared_ptr<TrainRun> run_;
+  Kind kind_;
+  std::string path_;
+  std::map<std::string, std::string> meta_;
+  std::string dtype_;
+};
+
+laa::TrainBatch batch_from_js(Napi::Env env, const Napi::Object& b) {
+  auto get = [&](const char* k) {
+    if (!b.Has(k) || !b.Get(k).IsObject())
+      throw_failure(env, {"EINVAL", std::string("the batch lacks '") + k + "' ({ data, shape })"});
+    Napi::Object t = b.Get(k).As<Napi::Object>();
+    return tensor_from_js(env, t.Get("data"), t.Get("shape")).to(torch::kFloat32);
+  };
+  laa::TrainBatch out;
+  out.input = get("input");
+  out.heatmap = get("heatmap");
+  out.consistency = get("consistency");
+  out.labels = get("labels");
+  return out;
+}
+
+}  // namespace
+
+Napi::Function TrainerWrap::Define(Napi::Env env) {
+  return DefineClass(env, "NativeTrainer",
+                     {StaticMethod("create", &TrainerWrap::Create), InstanceMethod("step", &TrainerWrap::Step),
+                      InstanceMethod("stepBatch", &TrainerWrap::StepBatch),
+                      InstanceMethod("evaluateSynthetic", &TrainerWrap::EvaluateSynthetic),
+                      InstanceMethod("beginEpoch", &TrainerWrap::BeginEpoch),
+                      InstanceMethod("setSchedule", &TrainerWrap::SetSchedule),
+                      InstanceMethod("saveCheckpoint", &TrainerWrap::SaveCheckpoint),
+                      InstanceMethod("loadCheckpoint", &TrainerWrap::LoadCheckpoint),
+                      InstanceMethod("exportWeights", &TrainerWrap::ExportWeights),
+                      InstanceMethod("info", &TrainerWrap::Info), InstanceMethod("dispose", &TrainerWrap::Dispose)});
+}
+
+TrainerWrap::TrainerWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<TrainerWrap>(info) {}
+
+std::shared_ptr<TrainRun> TrainerWrap::live(Napi::Env env) const {
+  if (!run) throw_failure(env, {"EDISPOSED", "this Trainer has been disposed"});
+  return run;
+}
+
+// create(options) -> Promise<NativeTrainer>. Options are validated in src/trainer.ts.
+Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
+  Napi::Object o = info[0].As<Napi::Object>();
+  laa::TrainerOptions t;
+  t.input_size = int64_t(num(o, "inputSize", 384));
+  t.init = str(o, "init", "scratch");
+  t.init_path = str(o, "initPath", "");
+  t.seed = uint64_t(num(o, "seed", 317));
+  t.rho = num(o, "rho", 0.05);
+  t.adam.lr = num(o, "lr", 5e-5);
+  t.adam.weight_decay = num(o, "weightDecay", 1e-4);
+  t.loss.cls = num(o, "lambdaCls", 1);
+  t.loss.hm = num(o, "lambdaHm", 10);
+  t.loss.cst = num(o, "lambdaCst", 100);
+  t.device = str(o, "device", "cpu");
+  t.threads = int(num(o, "threads", 0));
+  laa::LoaderOptions l;
+  l.synthesis = str(o, "synthesis", "sbi");
+  l.batch_items = int64_t(num(o, "batchSize", 8));
+  l.frames_per_video = int64_t(num(o, "framesPerVideo", 8));
+  l.workers = int(num(o, "workers", 1));
+  l.prefetch = int(num(o, "prefetch", 2));
+  l.augment = !o.Has("augment") || o.Get("augment").ToBoolean();
+  return PromiseWorker::start(new CreateWorker(info.Env(), t, str(o, "data", ""), l));
+}
+
+Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
+  return PromiseWorker::start(new StepWorker(info.Env(), live(info.Env()), laa::TrainBatch(), false));
+}
+
+// stepBatch({input, heatmap, consistency, labels}, evaluate?) -> Promise<step result>
+Napi::Value TrainerWrap::StepBatch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto r = live(env);
+  return PromiseWorker::start(new StepWorker(env, r, batch_from_js(env, info[0].As<Napi::Object>()),
+                                             info.Length() > 1 && info[1].ToBoolean()));
+}
+
+Napi::Value TrainerWrap::EvaluateSynthetic(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new EvalSyntheticWorker(env, live(env), int64_t(info[0].As<Napi::Number>().Int64Value()),
+                                                      int64_t(info[1].As<Napi::Number>().Int64Value())));
+}
+
+// beginEpoch(epoch, firstStep) -> stepsPerEpoch (the loader starts making batches).
+Napi::Value TrainerWrap::BeginEpoch(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto r = live(env);
+  NativeFailure f;
+  int64_t steps = 0;
+  if (!capture([&] {
+        std::lock_guard<std::mutex> lock(r->mutex);
+        if (!r->loader) throw laa::Error(laa::codes::kArg, "this trainer has no data");
+        r->loader->begin_epoch(info[0].As<Napi::Number>().Int64Value(), info[1].As<Napi::Number>().Int64Value());
+        steps = r->loader->steps_per_epoch();
+      }, f))
+    throw_failure(env, f);
+  return Napi::Number::New(env, double(steps));
+}
+
+// setSchedule(lr, backboneFrozen): between steps only (src/trainer.ts serialises calls).
+Napi::Value TrainerWrap::SetSchedule(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto r = live(env);
+  NativeFailure f;
+  if (!capture([&] {
+        std::lock_guard<std::mutex> lock(r->mutex);
+        r->trainer->set_lr(info[0].As<Napi::Number>().DoubleValue());
+        r->trainer->set_backbone_frozen(info[1].ToBoolean());
+      }, f))
+    throw_failure(env, f);
+  return env.Undefined();
+}
+
+Napi::Value TrainerWrap::SaveCheckpoint(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new FileWorker(env, live(env), FileWorker::kSave, info[0].As<Napi::String>().Utf8Value(),
+                                             string_map(info[1]), ""));
+}
+
+Napi::Value TrainerWrap::LoadCheckpoint(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new FileWorker(env, live(env), FileWorker::kLoad, info[0].As<Napi::String>().Utf8Value(),
+                                             {}, ""));
+}
+
+Napi::Value TrainerWrap::ExportWeights(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new FileWorker(env, live(env), FileWorker::kExport,
+                                             info[0].As<Napi::String>().Utf8Value(), string_map(info[2]),
+                                             info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : ""));
+}
+
+Napi::Value TrainerWrap::Info(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  auto r = live(env);
+  Napi::Object o = Napi::Object::New(env);
+  o.Set("parameters", Napi::Number::New(env, double(r->trainer->parameter_count())));
+  o.Set("lr", r->trainer->lr());
+  o.Set("backboneFrozen", r->trainer->backbone_frozen());
+  if (r->loader) {
+    o.Set("stepsPerEpoch", Napi::Number::New(env, double(r->loader->steps_per_epoch())));
+    o.Set("videos", Napi::Number::New(env, double(r->loader->videos())));
+    o.Set("frames", Napi::Number::New(env, double(r->loader->records())));
+  }
+  return o;
+}
+
+Napi::Value TrainerWrap::Dispose(const Napi::CallbackInfo& info) {
+  if (run) {
+    if (run->loader) run->loader->stop();
+    Napi::MemoryManagement::AdjustExternalMemory(info.Env(), -run->trainer->parameter_count() * 4 * 4);
+    run.reset();
+  }
+  return info.Env().Undefined();
+}
+
+namespace {
+class SamLinearWorker : public PromiseWorker {
+ public:
+  SamLinearWorker(Napi::Env env, torch::Tensor w, torch::Tensor x, torch::Tensor y, double rho, laa::AdamOptions a,
+                  int steps)
+      : PromiseWorker(env), w_(std::move(w)), x_(std::move(x)), y_(std::move(y)), rho_(rho), a_(a), steps_(steps) {}
+
+ protected:
+  void Run() override {
+    auto w = w_.to(torch::kFloat64).clone().set_requires_grad(true);
+    auto x = x_.to(torch::kFloat64), y = y_.to(torch::kFloat64).reshape({-1});
+    laa::SamAdam opt({w}, {"w"}, rho_, a_);
+    auto loss = [&] { return (torch::matmul(x, w) - y).pow(2).mean(); };
+    for (int s = 0; s < steps_; ++s) {
+      opt.zero_grad();
+      loss().backward();
+      opt.first_step();
+      opt.zero_grad();
+      loss().backward();
+      opt.second_step();
+    }
+    out_ = w.detach();
+  }
+  Napi::Value Result(Napi::Env env) override { return tensor_to_js(env, out_); }
+
+ private:
+  torch::Tensor w_, x_, y_, out_;
+  double rho_;
+  laa::AdamOptions a_;
+  int steps_;
+};
+}  // namespace
+
+Napi::Value SamStepLinear(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Object o = info[0].As<Napi::Object>();
+  auto tensor = [&](const char* k) {
+    Napi::Object t = o.Get(k).As<Napi::Object>();
+    return tensor_from_js(env, t.Get("data"), t.Get("shape"));
+  };
+  laa::AdamOptions a;
+  a.lr = num(o, "lr", 1e-3);
+  a.weight_decay = num(o, "weightDecay", 0);
+  return PromiseWorker::start(new SamLinearWorker(env, tensor("w"), tensor("x"), tensor("y"), num(o, "rho", 0.05), a,
+                                                  int(num(o, "steps", 1))));
+}
+
+}  // namespace laa_node

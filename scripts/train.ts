@@ -1,0 +1,24 @@
+/**
+ * Train LAA-Net from the command line (issue #4):
+ *   npm run train -- <prepared-data> --out runs/x [--epochs N --input-size 256 --resume ...]
+ * The same options as `laa-native train --help`. The library API it drives
+ * is `Trainer` (src/trainer.ts); this file is a thin TypeScript entry point.
+ */
+import { Command, CommanderError } from 'commander';
+import { addTrainCommand } from '../src/train-cli';
+import { LaaError } from '../src/errors';
+
+async function main() {
+  const program = new Command('train').exitOverride();
+  addTrainCommand(program);
+  try {
+    await program.parseAsync(['node', 'train', 'train', ...process.argv.slice(2)]);
+  } catch (err) {
+    if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+    const e = err as LaaError;
+    process.stderr.write(`laa-native train: ${e.code ?? 'ERROR'}: ${e.message}\n`);
+    process.exit(e.code === 'EINVAL' ? 2 : 1);
+  }
+}
+
+void main();

@@ -1,0 +1,121 @@
+/**
+ * `laa-native train` and `scripts/train.ts`: train from the command line with
+ * a progress line; Ctrl-C writes a checkpoint and `--resume` continues it.
+ */
+import { Command, InvalidArgumentError } from 'commander';
+import { AbortError, LaaError } from './errors';
+import { Trainer, type TrainerOptions } from './trainer';
+
+function num(name: string, integer: boolean) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isFinite(n) || (integer && !Number.isInteger(n))) throw new InvalidArgumentError(`${name} must be ${integer ? 'an integer' : 'a number'}`);
+    return n;
+  };
+}
+
+function fmt(x: number): string {
+  return Math.abs(x) >= 100 ? x.toFixed(1) : x.toPrecision(4);
+}
+
+function duration(s: number): string {
+  if (!Number.isFinite(s)) return '?';
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  return h > 0 ? `${h}h${String(m).padStart(2, '0')}m` : `${m}m${String(Math.floor(s % 60)).padStart(2, '0')}s`;
+}
+
+export function addTrainCommand(program: Command): Command {
+  return program
+    .command('train')
+    .description('train LAA-Net on prepared real faces (see `laa-native prepare`) with on-the-fly pseudo-fakes')
+    .argument('<data>', 'folder written by `laa-native prepare`')
+    .requiredOption('-o, --out <dir>', 'output folder: checkpoint.safetensors, model.safetensors, log.jsonl')
+    .option('--synthesis <kind>', 'sbi | bi', 'sbi')
+    .option('--epochs <n>', 'epochs', num('--epochs', true), 100)
+    .option('--batch-size <n>', 'items per step (SBI: ×2 images)', num('--batch-size', true), 8)
+    .option('--frames-per-video <n>', 'frames drawn per video per epoch', num('--frames-per-video', true), 8)
+    .option('--input-size <n>', 'network input side (multiple of 32)', num('--input-size', true), 384)
+    .option('--lr <x>', 'base learning rate', num('--lr', false), 5e-5)
+    .option('--freeze-epochs <n>', 'epochs with the backbone frozen', num('--freeze-epochs', true), 6)
+    .option('--lambda-hm <x>', 'heatmap loss weight', num('--lambda-hm', false), 10)
+    .option('--lambda-cst <x>', 'consistency loss weight', num('--lambda-cst', false), 100)
+    .option('--lambda-cls <x>', 'classification loss weight', num('--lambda-cls', false), 1)
+    .option('--init-weights <file>', 'start from LAA-Net weights (fine-tuning)')
+    .option('--init-backbone <file>', 'start from EfficientNet-B4 weights (lukemelas names)')
+    .option('--seed <n>', 'seed', num('--seed', true), 317)
+    .option('--threads <n>', 'LibTorch threads', num('--threads', true))
+    .option('--workers <n>', 'synthesis threads', num('--workers', true), 1)
+    .option('--checkpoint-every <n>', 'also checkpoint every N steps', num('--checkpoint-every', true), 0)
+    .option('--validate-steps <n>', 'synthetic validation batches after each epoch', num('--validate-steps', true), 0)
+    .option('--resume', 'continue from the checkpoint in --out')
+    .action(async (data: string, o) => {
+      const opts: TrainerOptions = {
+        data, outDir: o.out, synthesis: o.synthesis, epochs: o.epochs, batchSize: o.batchSize,
+        framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, lr: o.lr, freezeEpochs: o.freezeEpochs,
+        lambda: { hm: o.lambdaHm, cst: o.lambdaCst, cls: o.lambdaCls }, seed: o.seed, threads: o.threads,
+        workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, resume: !!o.resume,
+      };
+      if (o.initWeights && o.initBackbone) throw new LaaError('EINVAL', 'pass either --init-weights or --init-backbone, not both');
+      if (o.initWeights) opts.init = { weights: o.initWeights };
+      if (o.initBackbone) opts.init = { backbone: o.initBackbone };
+      await train(opts);
+    });
+}
+
+export async function train(opts: TrainerOptions): Promise<void> {
+  const trainer = await Trainer.create(opts);
+  const controller = new AbortController();
+  const onSignal = () => {
+    process.stderr.write('\nlaa-native: stopping after this step and writing a checkpoint (Ctrl-C again to quit at once)\n');
+    process.removeListener('SIGINT', onSignal);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const tty = process.stderr.isTTY;
+  const { epoch: e0, step: s0 } = trainer.position;
+  process.stderr.write(
+    `laa-native train: ${trainer.stepsPerEpoch} steps/epoch, ${trainer.options.epochs} epochs, input ${trainer.options.inputSize}, ` +
+      `${trainer.options.synthesis.toUpperCase()}${e0 || s0 ? `, resuming at epoch ${e0} step ${s0}` : ''}\n`,
+  );
+  const started = Date.now();
+  let done = 0;
+  const total = trainer.stepsPerEpoch * trainer.options.epochs - (e0 * trainer.stepsPerEpoch + s0);
+  try {
+    for await (const ev of trainer.run({ signal: controller.signal })) {
+      if (ev.type === 'step') {
+        done++;
+        const eta = ((Date.now() - started) / 1000 / done) * (total - done);
+        const line =
+          `epoch ${ev.epoch + 1}/${trainer.options.epochs} step ${ev.step + 1}/${ev.stepsPerEpoch} ` +
+          `loss ${fmt(ev.loss.total)} (cls ${fmt(ev.loss.cls)} hm ${fmt(ev.loss.hm)} cst ${fmt(ev.loss.cst)}) ` +
+          `acc ${(ev.accuracy * 100).toFixed(0)}% lr ${ev.lr.toExponential(2)}${ev.backboneFrozen ? ' frozen' : ''} ` +
+          `${ev.imagesPerSec.toFixed(2)} img/s eta ${duration(eta)}`;
+        if (tty) process.stderr.write(`\r${line.padEnd(process.stderr.columns ? process.stderr.columns - 1 : 0)}`);
+        else if (ev.step % 10 === 0 || ev.step + 1 === ev.stepsPerEpoch) process.stderr.write(line + '\n');
+      } else if (ev.type === 'epoch') {
+        process.stderr.write(
+          `${tty ? '\n' : ''}epoch ${ev.epoch + 1}: loss ${fmt(ev.loss.total)} acc ${(ev.accuracy * 100).toFixed(1)}% in ${duration(ev.seconds)}\n`,
+        );
+      } else if (ev.type === 'eval') {
+        process.stderr.write(`  validation: loss ${fmt(ev.loss.total)} acc ${(ev.accuracy * 100).toFixed(1)}%\n`);
+      } else if (ev.type === 'checkpoint' && ev.reason !== 'interval') {
+        process.stderr.write(`  checkpoint: ${ev.path} (epoch ${ev.epoch}, step ${ev.step})\n`);
+      } else if (ev.type === 'done') {
+        process.stderr.write(`done: weights in ${ev.weights}\n`);
+      }
+    }
+  } catch (err) {
+    if (err instanceof AbortError) {
+      process.stderr.write(`stopped; continue with the same command plus --resume\n`);
+      process.exitCode = 130;
+      return;
+    }
+    throw err;
+  } finally {
+    process.removeListener('SIGINT', onSignal);
+    process.removeListener('SIGTERM', onSignal);
+    trainer.dispose();
+  }
+}

@@ -1,0 +1,383 @@
+/**
+ * Training LAA-Net from TypeScript (spec §5): real faces only, pseudo-fakes
+ * synthesised on the fly (SBI or BI), SAM(Adam), the warm-up/linear-decay
+ * schedule and the backbone freeze. Each SAM step runs natively on the
+ * LibTorch compute thread while loader threads synthesise the next batches;
+ * this file drives the epoch loop, checkpoints and events.
+ */
+import * as fs from 'node:fs';
+import * as os from 'node:os';
+import * as path from 'node:path';
+import { AbortError, callNative, DisposedError, LaaError, invalidArgument } from './errors';
+import { binding, type NativeStepResult, type NativeTrainer } from './native';
+import type { Device } from './laanet';
+
+export type Synthesis = 'sbi' | 'bi';
+
+export interface TrainerOptions {
+  /** A folder written by `laa-native prepare` (holds `index.jsonl`). */
+  data: string;
+  /** Where checkpoints, exported weights and the log go. */
+  outDir: string;
+  /** Pseudo-fake synthesis. Default `sbi` (self-blended images). */
+  synthesis?: Synthesis;
+  /** Default 100 (spec §5). */
+  epochs?: number;
+  /** Items per step. With SBI each item is a real face and its self-blend, so a step sees 2× this many images. Default 8 (16 images, spec §5). */
+  batchSize?: number;
+  /** Frames drawn per video per epoch, with replacement. Default 8 (spec §6.1). */
+  framesPerVideo?: number;
+  /** Network input side, a multiple of 32. Default 384; smaller trains much faster on a CPU. */
+  inputSize?: number;
+  /** Base learning rate b: the schedule ramps b → 4b over the first quarter of the epochs, then decays to 0. Default 5e-5. */
+  lr?: number;
+  /** Peak/base LR ratio of the schedule. Default 4. */
+  lrBooster?: number;
+  /** Adam's L2 weight decay. Default 1e-4. */
+  weightDecay?: number;
+  /** SAM neighbourhood size ρ. Default 0.05. */
+  rho?: number;
+  /** Loss weights λ. Default cls 1, hm 10, cst 100 (the paper's). */
+  lambda?: { cls?: number; hm?: number; cst?: number };
+  /** Epochs with the EfficientNet backbone frozen at the start. Default 6 (spec §5); 0 disables. */
+  freezeEpochs?: number;
+  /**
+   * Initial weights: a LAA-Net weights file (fine-tuning), or an EfficientNet-B4
+   * state dict with lukemelas names for the backbone (ImageNet/AdvProp
+   * weights, `.pth` or `.safetensors`). Default: from scratch.
+   */
+  init?: { weights: string } | { backbone: string };
+  /** Continue from `outDir/checkpoint.safetensors` when it exists. Default false (an existing checkpoint is then an error). */
+  resume?: boolean;
+  /** Seeds synthesis, sampling, initialisation and dropout. Default 317 (the official SEED). */
+  seed?: number;
+  /** LibTorch threads for the network. Default: the machine's cores. */
+  threads?: number;
+  /** Loader threads synthesising batches. Default 1. */
+  workers?: number;
+  /** Also write a checkpoint every N steps inside an epoch (0: only at epoch ends and on abort). Default 0. */
+  checkpointEvery?: number;
+  /** Loss on synthetic pairs in eval mode after each epoch, over this many batches (0: off). Default 0. */
+  validateSteps?: number;
+  device?: Device;
+}
+
+export interface LossValues {
+  total: number;
+  cls: number;
+  hm: number;
+  cst: number;
+}
+
+export type TrainEvent =
+  | {
+      type: 'step';
+      epoch: number;
+      step: number;
+      stepsPerEpoch: number;
+      globalStep: number;
+      loss: LossValues;
+      accuracy: number;
+      gradNorm: number;
+      lr: number;
+      backboneFrozen: boolean;
+      imagesPerSec: number;
+      /** Time the step waited for the loader (ms): > 0 means synthesis is the bottleneck. */
+      dataWaitMs: number;
+      skipped: boolean;
+    }
+  | { type: 'epoch'; epoch: number; loss: LossValues; accuracy: number; seconds: number; lr: number }
+  | { type: 'eval'; epoch: number; loss: LossValues; accuracy: number }
+  | { type: 'checkpoint'; epoch: number; step: number; path: string; weights: string; reason: 'epoch' | 'interval' | 'abort' }
+  | { type: 'done'; epochs: number; weights: string };
+
+export interface RunOptions {
+  signal?: AbortSignal;
+}
+
+/** What a checkpoint records about the run, to refuse resuming an incompatible one. */
+interface RunConfig {
+  synthesis: Synthesis;
+  batchSize: number;
+  framesPerVideo: number;
+  inputSize: number;
+  seed: number;
+  lr: number;
+  lrBooster: number;
+  weightDecay: number;
+  rho: number;
+  lambda: { cls: number; hm: number; cst: number };
+  freezeEpochs: number;
+}
+
+const CHECKPOINT = 'checkpoint.safetensors';
+const WEIGHTS = 'model.safetensors';
+
+/** The official LinearDecayLR (spec §5, Appendix B) for a run of `epochs` epochs. */
+export function scheduledLr(epoch: number, epochs: number, base = 5e-5, booster = 4): number {
+  const startDecay = Math.max(1, Math.floor(epochs / 4));
+  const peak = booster * base;
+  if (epoch < startDecay) return base + ((peak - base) * epoch) / startDecay;
+  return Math.max(0, peak - (peak * (epoch - startDecay)) / Math.max(1, epochs - startDecay));
+}
+
+function positiveInt(name: string, v: unknown, fallback: number, min = 1): number {
+  const x = v ?? fallback;
+  if (typeof x !== 'number' || !Number.isInteger(x) || x < min) throw invalidArgument(name, `an integer ≥ ${min}`, x);
+  return x;
+}
+function positiveNumber(name: string, v: unknown, fallback: number, allowZero = false): number {
+  const x = v ?? fallback;
+  if (typeof x !== 'number' || !Number.isFinite(x) || x < 0 || (!allowZero && x === 0))
+    throw invalidArgument(name, allowZero ? 'a finite number ≥ 0' : 'a finite number > 0', x);
+  return x;
+}
+
+export class Trainer {
+  #native: NativeTrainer | undefined;
+  #running = false;
+  readonly options: Readonly<Required<Omit<TrainerOptions, 'init' | 'lambda' | 'device'>>> & {
+    init?: TrainerOptions['init'];
+    lambda: { cls: number; hm: number; cst: number };
+    device: Device;
+  };
+  /** Epoch and step the next `run()` starts from (after a resume, where the checkpoint stopped). */
+  position = { epoch: 0, step: 0 };
+
+  private constructor(native: NativeTrainer, options: Trainer['options']) {
+    this.#native = native;
+    this.options = options;
+  }
+
+  static async create(opts: TrainerOptions): Promise<Trainer> {
+    if (!opts || typeof opts !== 'object') throw invalidArgument('options', 'an object', opts);
+    if (typeof opts.data !== 'string' || !opts.data) throw invalidArgument('options.data', 'a prepared data folder', opts.data);
+    if (typeof opts.outDir !== 'string' || !opts.outDir) throw invalidArgument('options.outDir', 'an output folder', opts.outDir);
+    const synthesis = opts.synthesis ?? 'sbi';
+    if (synthesis !== 'sbi' && synthesis !== 'bi') throw invalidArgument('options.synthesis', "'sbi' or 'bi'", synthesis);
+    const inputSize = positiveInt('options.inputSize', opts.inputSize, 384, 64);
+    if (inputSize % 32) throw invalidArgument('options.inputSize', 'a multiple of 32', inputSize);
+    const o: Trainer['options'] = {
+      data: path.resolve(opts.data),
+      outDir: path.resolve(opts.outDir),
+      synthesis,
+      epochs: positiveInt('options.epochs', opts.epochs, 100),
+      batchSize: positiveInt('options.batchSize', opts.batchSize, 8),
+      framesPerVideo: positiveInt('options.framesPerVideo', opts.framesPerVideo, 8),
+      inputSize,
+      lr: positiveNumber('options.lr', opts.lr, 5e-5),
+      lrBooster: positiveNumber('options.lrBooster', opts.lrBooster, 4),
+      weightDecay: positiveNumber('options.weightDecay', opts.weightDecay, 1e-4, true),
+      rho: positiveNumber('options.rho', opts.rho, 0.05, true),
+      lambda: {
+        cls: positiveNumber('options.lambda.cls', opts.lambda?.cls, 1, true),
+        hm: positiveNumber('options.lambda.hm', opts.lambda?.hm, 10, true),
+        cst: positiveNumber('options.lambda.cst', opts.lambda?.cst, 100, true),
+      },
+      freezeEpochs: positiveInt('options.freezeEpochs', opts.freezeEpochs, 6, 0),
+      init: opts.init,
+      resume: opts.resume ?? false,
+      seed: positiveInt('options.seed', opts.seed, 317, 0),
+      threads: positiveInt('options.threads', opts.threads, os.availableParallelism()),
+      workers: positiveInt('options.workers', opts.workers, 1),
+      checkpointEvery: positiveInt('options.checkpointEvery', opts.checkpointEvery, 0, 0),
+      validateSteps: positiveInt('options.validateSteps', opts.validateSteps, 0, 0),
+      device: opts.device ?? 'cpu',
+    };
+    let init = 'scratch';
+    let initPath = '';
+    if (o.init !== undefined) {
+      const i = o.init as { weights?: unknown; backbone?: unknown };
+      if (typeof i.weights === 'string') [init, initPath] = ['weights', path.resolve(i.weights)];
+      else if (typeof i.backbone === 'string') [init, initPath] = ['backbone', path.resolve(i.backbone)];
+      else throw invalidArgument('options.init', '{ weights: path } or { backbone: path }', o.init);
+    }
+    const ckpt = path.join(o.outDir, CHECKPOINT);
+    const hasCkpt = fs.existsSync(ckpt);
+    if (hasCkpt && !o.resume)
+      throw new LaaError('EINVAL', `${o.outDir} already holds a training checkpoint; pass resume: true to continue it or choose another outDir`);
+    fs.mkdirSync(o.outDir, { recursive: true });
+
+    const native = await callNative(() =>
+      binding().NativeTrainer.create({
+        data: o.data, inputSize: o.inputSize, init, initPath, seed: o.seed, rho: o.rho, lr: o.lr,
+        weightDecay: o.weightDecay, lambdaCls: o.lambda.cls, lambdaHm: o.lambda.hm, lambdaCst: o.lambda.cst,
+        device: o.device, threads: o.threads, synthesis: o.synthesis, batchSize: o.batchSize,
+        framesPerVideo: o.framesPerVideo, workers: o.workers,
+      }),
+    );
+    const trainer = new Trainer(native, o);
+    if (hasCkpt) {
+      try {
+        const meta = await callNative(() => native.loadCheckpoint(ckpt));
+        trainer.#checkCompatible(meta);
+        trainer.position = { epoch: Number(meta.epoch), step: Number(meta.step) };
+      } catch (err) {
+        native.dispose();
+        throw err;
+      }
+    }
+    return trainer;
+  }
+
+  get stepsPerEpoch(): number {
+    return this.#live().info().stepsPerEpoch ?? 0;
+  }
+
+  /** Paths of the latest checkpoint and of the exported weights (usable by `Detector.create({ weights })`). */
+  get files(): { checkpoint: string; weights: string; log: string } {
+    const d = this.options.outDir;
+    return { checkpoint: path.join(d, CHECKPOINT), weights: path.join(d, WEIGHTS), log: path.join(d, 'log.jsonl') };
+  }
+
+  #config(): RunConfig {
+    const o = this.options;
+    return {
+      synthesis: o.synthesis, batchSize: o.batchSize, framesPerVideo: o.framesPerVideo, inputSize: o.inputSize,
+      seed: o.seed, lr: o.lr, lrBooster: o.lrBooster, weightDecay: o.weightDecay, rho: o.rho, lambda: o.lambda,
+      freezeEpochs: o.freezeEpochs,
+    };
+  }
+
+  #checkCompatible(meta: Record<string, string>): void {
+    let saved: RunConfig;
+    try {
+      saved = JSON.parse(meta.config ?? '');
+    } catch {
+      throw new LaaError('ECORRUPT', `${this.files.checkpoint} has no readable run configuration`);
+    }
+    const now = this.#config();
+    const diff = (Object.keys(now) as (keyof RunConfig)[]).filter((k) => JSON.stringify(saved[k]) !== JSON.stringify(now[k]));
+    if (diff.length)
+      throw new LaaError(
+        'EINVAL',
+        `cannot resume ${this.files.checkpoint}: it was trained with different ${diff
+          .map((k) => `${k} (checkpoint ${JSON.stringify(saved[k])}, now ${JSON.stringify(now[k])})`)
+          .join(', ')}`,
+      );
+    if (!Number.isInteger(Number(meta.epoch)) || !Number.isInteger(Number(meta.step)))
+      throw new LaaError('ECORRUPT', `${this.files.checkpoint} lacks its epoch/step position`);
+  }
+
+  #live(): NativeTrainer {
+    if (!this.#native) throw new DisposedError('this Trainer');
+    return this.#native;
+  }
+
+  async #checkpoint(epoch: number, step: number): Promise<void> {
+    const n = this.#live();
+    const meta = {
+      epoch: String(epoch),
+      step: String(step),
+      config: JSON.stringify(this.#config()),
+      seed: String(this.options.seed),
+      epochs: String(this.options.epochs),
+      written: new Date().toISOString(),
+    };
+    await callNative(() => n.saveCheckpoint(this.files.checkpoint, meta));
+    await callNative(() =>
+      n.exportWeights(this.files.weights, 'float32', {
+        trained_by: 'laa-native Trainer',
+        synthesis: this.options.synthesis,
+        epoch: String(epoch),
+        step: String(step),
+      }),
+    );
+  }
+
+  #log(event: TrainEvent): void {
+    fs.appendFileSync(this.files.log, JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
+  }
+
+  /**
+   * Trains from `position` to the last epoch, yielding an event per step,
+   * epoch, validation and checkpoint. Aborting (signal) finishes the step in
+   * flight, writes a checkpoint and throws an AbortError; `resume: true` on a
+   * new Trainer continues exactly from there.
+   */
+  async *run(opts: RunOptions = {}): AsyncGenerator<TrainEvent, void, undefined> {
+    if (this.#running) throw new LaaError('EINVAL', 'this Trainer is already running');
+    this.#running = true;
+    const { signal } = opts;
+    const n = this.#live();
+    const o = this.options;
+    try {
+      const emit = (e: TrainEvent) => {
+        this.#log(e);
+        return e;
+      };
+      for (let epoch = this.position.epoch; epoch < o.epochs; epoch++) {
+        const lr = scheduledLr(epoch, o.epochs, o.lr, o.lrBooster);
+        const frozen = epoch < o.freezeEpochs;
+        n.setSchedule(lr, frozen);
+        const first = epoch === this.position.epoch ? this.position.step : 0;
+        const steps = n.beginEpoch(epoch, first);
+        const started = Date.now();
+        const sum = { total: 0, cls: 0, hm: 0, cst: 0, acc: 0, images: 0 };
+        for (let step = first; step < steps; step++) {
+          if (signal?.aborted) {
+            await this.#checkpoint(epoch, step);
+            this.position = { epoch, step };
+            yield emit({ type: 'checkpoint', epoch, step, path: this.files.checkpoint, weights: this.files.weights, reason: 'abort' });
+            throw new AbortError(signal.reason);
+          }
+          const t0 = Date.now();
+          const r: NativeStepResult = await callNative(() => n.step());
+          const seconds = (Date.now() - t0) / 1000;
+          sum.total += r.total * r.images;
+          sum.cls += r.cls * r.images;
+          sum.hm += r.hm * r.images;
+          sum.cst += r.cst * r.images;
+          sum.acc += r.accuracy * r.images;
+          sum.images += r.images;
+          this.position = { epoch, step: step + 1 };
+          yield emit({
+            type: 'step', epoch, step, stepsPerEpoch: steps, globalStep: epoch * steps + step,
+            loss: { total: r.total, cls: r.cls, hm: r.hm, cst: r.cst }, accuracy: r.accuracy, gradNorm: r.gradNorm,
+            lr, backboneFrozen: frozen, imagesPerSec: r.images / Math.max(seconds, 1e-9), dataWaitMs: r.dataWaitMs,
+            skipped: r.skipped,
+          });
+          if (o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery === 0 && step + 1 < steps) {
+            await this.#checkpoint(epoch, step + 1);
+            yield emit({ type: 'checkpoint', epoch, step: step + 1, path: this.files.checkpoint, weights: this.files.weights, reason: 'interval' });
+          }
+        }
+        const k = Math.max(1, sum.images);
+        yield emit({
+          type: 'epoch', epoch, loss: { total: sum.total / k, cls: sum.cls / k, hm: sum.hm / k, cst: sum.cst / k },
+          accuracy: sum.acc / k, seconds: (Date.now() - started) / 1000, lr,
+        });
+        if (o.validateSteps > 0) {
+          // A fixed pseudo-epoch of synthetic pairs, the same every time: comparable across epochs.
+          const v = await callNative(() => n.evaluateSynthetic(-1000, o.validateSteps));
+          yield emit({ type: 'eval', epoch, loss: { total: v.total, cls: v.cls, hm: v.hm, cst: v.cst }, accuracy: v.accuracy });
+        }
+        this.position = { epoch: epoch + 1, step: 0 };
+        await this.#checkpoint(epoch + 1, 0);
+        yield emit({ type: 'checkpoint', epoch: epoch + 1, step: 0, path: this.files.checkpoint, weights: this.files.weights, reason: 'epoch' });
+      }
+      yield emit({ type: 'done', epochs: o.epochs, weights: this.files.weights });
+    } finally {
+      this.#running = false;
+    }
+  }
+
+  /** Releases the network, optimiser state and loader threads. */
+  dispose(): void {
+    this.#native?.dispose();
+    this.#native = undefined;
+  }
+}
+
+/** Tests only: SamAdam on loss = mean((x·w − y)²) in float64, `steps` SAM steps. */
+export async function _samStepLinear(o: {
+  w: Float64Array; x: Float64Array; xShape: [number, number]; y: Float64Array; rho: number; lr: number; weightDecay: number; steps: number;
+}): Promise<Float64Array> {
+  const r = await callNative(() =>
+    binding().samStepLinear({
+      w: { data: o.w, shape: [o.w.length] }, x: { data: o.x, shape: o.xShape }, y: { data: o.y, shape: [o.y.length] },
+      rho: o.rho, lr: o.lr, weightDecay: o.weightDecay, steps: o.steps,
+    }),
+  );
+  return r.data as Float64Array;
+}
