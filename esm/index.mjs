@@ -21,3 +21,5 @@ export const {
   versions,
 } = cjs;
 export default cjs;
+// Evaluation, metrics and reports.
+export const { evaluate, metrics, renderReport, writeReport, writeRocPng } = cjs;

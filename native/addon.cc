@@ -6,6 +6,7 @@
 
 #include "abort_flag.h"
 #include "detector_binding.h"
+#include "encode_binding.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
 #include "synthesis_binding.h"
@@ -63,6 +64,8 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("readWeights", Napi::Function::New(env, ReadWeights));
   exports.Set("writeHeatmapOverlay", Napi::Function::New(env, WriteHeatmapOverlay));
+  exports.Set("encodeHeatmapOverlay", Napi::Function::New(env, EncodeHeatmapOverlay));
+  exports.Set("renderDrawing", Napi::Function::New(env, RenderDrawing));
   exports.Set("encodeTargets", Napi::Function::New(env, EncodeTargets));
   exports.Set("loss", Napi::Function::New(env, Loss));
   exports.Set("fillRule", Napi::Function::New(env, FillRule));

@@ -1,12 +1,12 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages laa-native builds and runs against.
 # Idempotent: installs only what is missing and says what it does.
-#   --test   also the tools the test suite and benchmarks use (python3-torch, torchvision)
+#   --test   also the tools the test suite and benchmarks use (python3-torch, torchvision; chromium for the HTML report test)
 set -euo pipefail
 
 runtime=(libtorch-dev libopencv-dev libdlib-dev libdlib-data libblas-dev liblapack-dev libopenblas0 ffmpeg)
 build=(cmake g++ make ninja-build nlohmann-json3-dev)
-testing=(python3-torch python3-torchvision python3-numpy)
+testing=(python3-torch python3-torchvision python3-numpy chromium)
 
 want=("${runtime[@]}" "${build[@]}")
 [[ " $* " == *" --test "* ]] && want+=("${testing[@]}")

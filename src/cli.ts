@@ -13,6 +13,8 @@ import { Detector, type ScoreResult } from './detector';
 import { LaaError } from './errors';
 import { LaaNet, type DType } from './laanet';
 import { writeHeatmapOverlay } from './overlay';
+import { evalCommand } from './cli-eval';
+import { writeReport } from './report';
 import { addTrainCommand } from './train-cli';
 import { prepare, type PrepareProgress } from './prepare';
 import { versions } from './versions';
@@ -55,7 +57,7 @@ function progressBar(file: string) {
   };
 }
 
-async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; json?: boolean; heatmapDir?: string; threshold: number; allFaces?: boolean }) {
+async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; json?: boolean; heatmapDir?: string; threshold: number; allFaces?: boolean; report?: string }) {
   const files = expandInputs(inputs);
   if (files.length === 0) throw new LaaError('EINVAL', `no media files in ${inputs.join(', ')}`);
   const net = opts.weights ? await LaaNet.load(opts.weights, { threads: opts.threads }) : await LaaNet.reference(undefined, { threads: opts.threads });
@@ -67,9 +69,10 @@ async function score(inputs: string[], opts: { frames: number; weights?: string;
   for (const file of files) {
     const bar = progressBar(file);
     try {
-      const r: ScoreResult = await detector.scoreVideo(file, { frames: opts.frames, threshold: opts.threshold, heatmaps: !!opts.heatmapDir, allFaces: !!opts.allFaces, onProgress: bar });
+      const r: ScoreResult = await detector.scoreVideo(file, { frames: opts.frames, threshold: opts.threshold, heatmaps: !!opts.heatmapDir || !!opts.report, allFaces: !!opts.allFaces, onProgress: bar });
       if (bar) process.stderr.write('\r\x1b[K');
       if (opts.heatmapDir) await writeOverlays(r, opts.heatmapDir);
+      if (opts.report) await writeReport(r, reportPath(opts.report, file, files.length), { model: net.info });
       if (opts.json) {
         const frames = r.frames.map((f) => (f.noFace ? f : { index: f.index, timeSec: f.timeSec, box: f.box, score: f.score, logit: f.logit, facesFound: f.facesFound }));
         process.stdout.write(JSON.stringify({ file, ok: true, score: r.score, label: r.label, logit: r.logit, facesFound: r.facesFound, framesSampled: r.framesSampled, frames, people: r.people, timings: r.timings, model: r.model }) + '\n');
@@ -135,6 +138,13 @@ async function writeOverlays(r: ScoreResult, dir: string) {
     if (f.noFace || !f.heatmap || !f.crop) continue;
     await writeHeatmapOverlay(path.join(dir, `${stem}_frame${String(f.index).padStart(6, '0')}.png`), f.crop, f.heatmap);
   }
+}
+
+/** One input: the path as given; several: <dir>/<file name>.html. */
+function reportPath(report: string, file: string, count: number): string {
+  if (count === 1) return report;
+  fs.mkdirSync(report, { recursive: true });
+  return path.join(report, `${path.basename(file)}.html`);
 }
 
 async function prepareCommand(input: string, output: string, opts: { frames: number; detectMaxSide: number; landmarks?: string; jobs: number; json?: boolean }) {
@@ -220,7 +230,10 @@ export function buildProgram(): Command {
     .option('--json', 'print one JSON line per file')
     .option('--all-faces', 'score every face and group them into people (the file scores as the most fake person)')
     .option('--heatmap-dir <dir>', 'write a PNG per frame: the face crop with its artifact heatmap overlaid')
+    .option('--report <file.html>', 'write a self-contained HTML report (with several inputs: a directory, one <name>.html per file)')
     .action(async (paths: string[], opts) => score(paths, opts));
+
+  evalCommand(program);
 
   program
     .command('prepare')

@@ -1,6 +1,7 @@
 import { AbortError, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
 import { LaaNet, type DType, type Device, type ModelInfo } from './laanet';
 import { binding, type NativeDetector, type NativeMediaScore } from './native';
+import { writeReport, type ReportOptions } from './report';
 
 export interface DetectorOptions {
   /** A weights file (.safetensors or official .pth), or an already loaded LaaNet (shared, not disposed with the detector). */
@@ -149,6 +150,11 @@ export class Detector {
 
   scoreImage(path: string, options: Omit<ScoreOptions, 'frames'> = {}): Promise<ScoreResult> {
     return this.#score(path, { ...options, frames: 1 });
+  }
+
+  /** Writes a self-contained HTML report of `result` (score with `heatmaps: true` to include the face crops); see writeReport. */
+  report(result: ScoreResult, path: string, options: ReportOptions = {}): Promise<void> {
+    return writeReport(result, path, { model: this.#net.info, ...options });
   }
 
   dispose(): void {

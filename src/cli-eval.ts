@@ -1,0 +1,93 @@
+/**
+ * `laa-native eval`: scores labelled real and fake files and prints the
+ * video- and frame-level metrics (a table, or JSON), optionally a ROC PNG.
+ */
+import { InvalidArgumentError, type Command } from 'commander';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LaaError } from './errors';
+import { evaluate, type EvalReport } from './evaluate';
+import type { BinaryMetrics } from './metrics';
+import { writeRocPng } from './report/roc';
+
+interface EvalCliOptions {
+  real?: string[];
+  fake?: string[];
+  frames: number;
+  weights?: string;
+  threads?: number;
+  threshold: number;
+  json?: boolean;
+  roc?: string;
+}
+
+function int(name: string, min: number, max: number) {
+  return (v: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < min || n > max) throw new InvalidArgumentError(`${name} must be an integer from ${min} to ${max}`);
+    return n;
+  };
+}
+
+/** The metrics table `laa-native eval` prints. */
+export function formatEvalTable(r: EvalReport): string {
+  const f = (x: number) => (Number.isFinite(x) ? x.toFixed(4) : 'n/a').padStart(7);
+  const row = (name: string, m: BinaryMetrics) =>
+    `${name.padEnd(6)} ${String(m.n).padStart(6)} ${String(m.nReal).padStart(6)} ${String(m.nFake).padStart(6)} ${f(m.auc)} ${f(m.ap)} ${f(m.accuracy)} ${f(m.eer)}\n`;
+  let out = `${'level'.padEnd(6)} ${'n'.padStart(6)} ${'real'.padStart(6)} ${'fake'.padStart(6)} ${'AUC'.padStart(7)} ${'AP'.padStart(7)} ${'ACC'.padStart(7)} ${'EER'.padStart(7)}\n`;
+  out += row('video', r.video) + row('frame', r.frame);
+  const total = r.items.length + r.failed.length;
+  out += `scored ${r.items.length}/${total} files (ACC at P(fake) >= ${r.settings.threshold}, ${r.settings.frames} frames per video)`;
+  out += r.failed.length ? `; failed, excluded:\n${r.failed.map((x) => `  ${x.path}  [${x.code}] ${x.message}`).join('\n')}\n` : '\n';
+  out += `model ${r.model.source}${r.model.untrained ? ' (UNTRAINED: the numbers are meaningless)' : ''}; ${(r.elapsedMs / 1000).toFixed(1)} s\n`;
+  return out;
+}
+
+async function run(dir: string | undefined, opts: EvalCliOptions) {
+  let { real, fake } = opts;
+  if (dir !== undefined) {
+    if (real || fake) throw new LaaError('EINVAL', 'Expected either a folder <dir> (holding real/ and fake/) or --real and --fake, not both');
+    real = [path.join(dir, 'real')];
+    fake = [path.join(dir, 'fake')];
+    for (const d of [...real, ...fake])
+      if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new LaaError('ENOENT', `Expected a folder '${d}' (eval <dir> reads <dir>/real and <dir>/fake)`);
+  }
+  if (!real?.length || !fake?.length) throw new LaaError('EINVAL', 'Expected --real <paths...> and --fake <paths...>, or a folder <dir> holding real/ and fake/');
+  if (!opts.weights)
+    process.stderr.write('laa-native: no --weights given: using UNTRAINED fill-rule weights (fixture seed 20261125). Metrics are meaningless; pass --weights <model.safetensors|official.pth>.\n');
+  const tty = process.stderr.isTTY;
+  const report = await evaluate({
+    real,
+    fake,
+    frames: opts.frames,
+    weights: opts.weights,
+    threads: opts.threads,
+    threshold: opts.threshold,
+    onProgress: tty ? ({ done, total, file }) => process.stderr.write(`\r\x1b[K${done}/${total} ${path.basename(file).slice(0, 50)}`) : undefined,
+  });
+  if (tty) process.stderr.write('\r\x1b[K');
+  if (opts.roc) await writeRocPng(report, opts.roc);
+  process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalTable(report));
+  if (report.failed.length) process.exitCode = 1;
+}
+
+/** Adds the `eval` subcommand. */
+export function evalCommand(program: Command): void {
+  program
+    .command('eval')
+    .description('evaluate on labelled files: video- and frame-level AUC, AP, accuracy, EER')
+    .argument('[dir]', 'a folder holding real/ and fake/ (instead of --real and --fake)')
+    .option('--real <paths...>', 'real videos/images, or directories of them')
+    .option('--fake <paths...>', 'fake videos/images, or directories of them')
+    .option('--frames <n>', 'frames sampled evenly per video', int('--frames', 1, 10000), 32)
+    .option('--weights <file>', 'model weights (.safetensors or official .pth)')
+    .option('--threads <n>', 'LibTorch threads', int('--threads', 1, 1024))
+    .option('--threshold <p>', 'P(fake) from which a file or frame counts as fake (accuracy)', (v) => {
+      const n = Number(v);
+      if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('--threshold must be between 0 and 1');
+      return n;
+    }, 0.5)
+    .option('--json', 'print the whole report as JSON (undefined metrics are null)')
+    .option('--roc <file.png>', 'write the ROC curves (video and frame level) as a PNG')
+    .action(async (dir: string | undefined, opts: EvalCliOptions) => run(dir, opts));
+}
