@@ -11,6 +11,7 @@ export const {
   REFERENCE_SEED,
   Trainer,
   encodeTargets,
+  evaluateSynthetic,
   losses,
   prepare,
   readPreparedIndex,

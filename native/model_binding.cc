@@ -91,19 +91,22 @@ class ForwardWorker : public PromiseWorker {
 
 class SaveWorker : public PromiseWorker {
  public:
-  SaveWorker(Napi::Env env, std::shared_ptr<laa::Model> model, std::string path, std::string dtype)
-      : PromiseWorker(env), model_(std::move(model)), path_(std::move(path)), dtype_(std::move(dtype)) {}
+  SaveWorker(Napi::Env env, std::shared_ptr<laa::Model> model, std::string path, std::string dtype,
+             std::map<std::string, std::string> meta)
+      : PromiseWorker(env), model_(std::move(model)), path_(std::move(path)), dtype_(std::move(dtype)),
+        meta_(std::move(meta)) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(model_->mutex());
-    model_->save(path_, dtype_);
+    model_->save(path_, dtype_, meta_);
   }
   Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
 
  private:
   std::shared_ptr<laa::Model> model_;
   std::string path_, dtype_;
+  std::map<std::string, std::string> meta_;
 };
 
 }  // namespace
@@ -150,11 +153,20 @@ Napi::Value LaaNetWrap::Forward(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(new ForwardWorker(env, m, std::move(req), threads));
 }
 
-// save(path, dtype) -> Promise<void>
+// save(path, dtype, metadata?) -> Promise<void>; metadata: string values added to the file's __metadata__.
 Napi::Value LaaNetWrap::Save(const Napi::CallbackInfo& info) {
   auto m = live(info.Env());
+  std::map<std::string, std::string> meta;
+  if (info.Length() > 2 && info[2].IsObject()) {
+    Napi::Object o = info[2].As<Napi::Object>();
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const std::string k = keys.Get(i).ToString().Utf8Value();
+      meta[k] = o.Get(k).ToString().Utf8Value();
+    }
+  }
   return PromiseWorker::start(new SaveWorker(info.Env(), m, info[0].As<Napi::String>().Utf8Value(),
-                           info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : ""));
+                           info[1].IsString() ? info[1].As<Napi::String>().Utf8Value() : "", std::move(meta)));
 }
 
 Napi::Value LaaNetWrap::Info(const Napi::CallbackInfo& info) {

@@ -1,5 +1,7 @@
 #include "scorer.h"
 
+#include <cstdlib>
+
 #include <algorithm>
 #include <chrono>
 #include <cmath>
@@ -77,6 +79,16 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
                        const ScoreOptions& opts, const ProgressFn& progress,
                        const std::atomic<bool>& aborted, const ComputeFn& compute) {
   if (opts.frames < 1 || opts.batch < 1) throw Error(codes::kArg, "frames and batch must be at least 1");
+  // Crops go to the size the weights were trained at (their `input_size`
+  // metadata; the official checkpoints carry none and use 384).
+  int input_size = ops::kInputSize;
+  {
+    auto it = model.metadata().find("input_size");
+    if (it != model.metadata().end()) {
+      const int v = std::atoi(it->second.c_str());
+      if (v >= 64 && v % 32 == 0) input_size = v;
+    }
+  }
   MediaScore out;
   auto t = Clock::now();
   out.info = ops::probe(path);
@@ -123,7 +135,7 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
       FaceScore face;
       face.box = box;
       if (opts.landmarks) face.landmarks = opts.landmarks->predict(frames[i].bgr, box);
-      inputs.push_back(ops::to_network_input(ops::face_crop_256(frames[i].bgr, rect)));
+      inputs.push_back(ops::to_network_input(ops::face_crop_256(frames[i].bgr, rect), torch::kFloat32, input_size));
       owner.emplace_back(i, fs.faces.size());
       fs.faces.push_back(std::move(face));
     }

@@ -12,7 +12,8 @@ async function main() {
   const program = new Command('train').exitOverride();
   addTrainCommand(program);
   try {
-    await program.parseAsync(['node', 'train', 'train', ...process.argv.slice(2)]);
+    const args = process.argv.slice(2).filter((a, i) => !(i === 0 && a === '--'));
+    await program.parseAsync(['node', 'train', 'train', ...args]);
   } catch (err) {
     if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
     const e = err as LaaError;

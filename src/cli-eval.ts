@@ -2,6 +2,7 @@
  * `laa-native eval`: scores labelled real and fake files and prints the
  * video- and frame-level metrics (a table, or JSON), optionally a ROC PNG.
  */
+import { loadWeights } from './models';
 import { InvalidArgumentError, type Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -53,18 +54,18 @@ async function run(dir: string | undefined, opts: EvalCliOptions) {
       if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new LaaError('ENOENT', `Expected a folder '${d}' (eval <dir> reads <dir>/real and <dir>/fake)`);
   }
   if (!real?.length || !fake?.length) throw new LaaError('EINVAL', 'Expected --real <paths...> and --fake <paths...>, or a folder <dir> holding real/ and fake/');
-  if (!opts.weights)
-    process.stderr.write('laa-native: no --weights given: using UNTRAINED fill-rule weights (fixture seed 20261125). Metrics are meaningless; pass --weights <model.safetensors|official.pth>.\n');
+  const net = await loadWeights(opts.weights, opts.threads);
   const tty = process.stderr.isTTY;
   const report = await evaluate({
     real,
     fake,
     frames: opts.frames,
-    weights: opts.weights,
+    weights: net,
     threads: opts.threads,
     threshold: opts.threshold,
     onProgress: tty ? ({ done, total, file }) => process.stderr.write(`\r\x1b[K${done}/${total} ${path.basename(file).slice(0, 50)}`) : undefined,
   });
+  net.dispose();
   if (tty) process.stderr.write('\r\x1b[K');
   if (opts.roc) await writeRocPng(report, opts.roc);
   process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalTable(report));
@@ -80,7 +81,7 @@ export function evalCommand(program: Command): void {
     .option('--real <paths...>', 'real videos/images, or directories of them')
     .option('--fake <paths...>', 'fake videos/images, or directories of them')
     .option('--frames <n>', 'frames sampled evenly per video', int('--frames', 1, 10000), 32)
-    .option('--weights <file>', 'model weights (.safetensors or official .pth)')
+    .option('--weights <file>', 'model weights (.safetensors or official .pth; `untrained` for the fixture fill rule); default: the bundled model')
     .option('--threads <n>', 'LibTorch threads', int('--threads', 1, 1024))
     .option('--threshold <p>', 'P(fake) from which a file or frame counts as fake (accuracy)', (v) => {
       const n = Number(v);

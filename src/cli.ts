@@ -13,6 +13,7 @@ import { Detector, type ScoreResult } from './detector';
 import { LaaError } from './errors';
 import { LaaNet, type DType } from './laanet';
 import { writeHeatmapOverlay } from './overlay';
+import { loadWeights } from './models';
 import { evalCommand } from './cli-eval';
 import { writeReport } from './report';
 import { addTrainCommand } from './train-cli';
@@ -60,12 +61,11 @@ function progressBar(file: string) {
 async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; json?: boolean; heatmapDir?: string; threshold: number; allFaces?: boolean; report?: string }) {
   const files = expandInputs(inputs);
   if (files.length === 0) throw new LaaError('EINVAL', `no media files in ${inputs.join(', ')}`);
-  const net = opts.weights ? await LaaNet.load(opts.weights, { threads: opts.threads }) : await LaaNet.reference(undefined, { threads: opts.threads });
-  if (!opts.weights)
-    process.stderr.write('laa-native: no --weights given: using UNTRAINED fill-rule weights (fixture seed 20261125). Scores are meaningless; pass --weights <model.safetensors|official.pth>.\n');
+  const net = await loadWeights(opts.weights, opts.threads);
   const detector = await Detector.create({ weights: net });
   let failed = 0;
-  if (!opts.json) process.stdout.write(`${'file'.padEnd(48)} ${'P(fake)'.padStart(8)}  label  faces/frames  seconds\n`);
+  const modelName = net.info.metadata.model_name ?? (net.info.source.startsWith('fill-rule:') ? 'untrained fill-rule weights' : path.basename(net.info.source));
+  if (!opts.json) process.stdout.write(`model: ${modelName}\n${'file'.padEnd(48)} ${'P(fake)'.padStart(8)}  label  faces/frames  seconds\n`);
   for (const file of files) {
     const bar = progressBar(file);
     try {
@@ -87,7 +87,7 @@ async function score(inputs: string[], opts: { frames: number; weights?: string;
       else process.stdout.write(`${file.padEnd(48)} ${'-'.padStart(8)}  error  [${e.code ?? 'EINTERNAL'}] ${e.message}\n`);
     }
   }
-  process.stderr.write(`laa-native: model ${net.info.source}${net.info.source.startsWith('fill-rule:') ? ' (untrained)' : ''}, ${files.length - failed}/${files.length} scored\n`);
+  process.stderr.write(`laa-native: ${files.length - failed}/${files.length} scored with ${modelName}${opts.report ? `; report: ${opts.report}` : ''}\n`);
   detector.dispose();
   net.dispose();
   if (failed) process.exitCode = 1;
@@ -200,11 +200,12 @@ export function buildProgram(): Command {
     .description('convert an official LAA-Net checkpoint (.pth) or a safetensors file to this package\'s safetensors format')
     .argument('<input>', 'official .pth checkpoint (zip container) or .safetensors')
     .argument('<output>', 'output .safetensors file')
-    .option('--dtype <dtype>', 'storage precision: float32, float64 or bfloat16', 'float32')
-    .action(async (input: string, output: string, opts: { dtype: DType }) => {
+    .option('--dtype <dtype>', 'storage precision: float32, float64, bfloat16 or float16', 'float32')
+    .option('--name <name>', 'a model name to record (model_name metadata; outputs name the model by it)')
+    .action(async (input: string, output: string, opts: { dtype: DType; name?: string }) => {
       const net = await LaaNet.load(input, { dtype: 'float64' });
       try {
-        await net.save(output, { dtype: opts.dtype });
+        await net.save(output, { dtype: opts.dtype, metadata: opts.name ? { model_name: opts.name } : undefined });
         const info = net.info;
         process.stdout.write(
           `wrote ${output} (${info.parameters.toLocaleString('en-US')} parameters, ${opts.dtype}` +
@@ -220,7 +221,7 @@ export function buildProgram(): Command {
     .description('score videos or images (files or directories) for face manipulation')
     .argument('<paths...>', 'video/image files or directories of them')
     .option('--frames <n>', 'frames sampled evenly per video', intOption('--frames', 1, 10000), 32)
-    .option('--weights <file>', 'model weights (.safetensors or official .pth)')
+    .option('--weights <file>', 'model weights (.safetensors or official .pth; `untrained` for the fixture fill rule); default: the bundled model')
     .option('--threads <n>', 'LibTorch threads', intOption('--threads', 1, 1024))
     .option('--threshold <p>', 'P(fake) from which a file is labelled fake', (v) => {
       const n = Number(v);

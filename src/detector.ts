@@ -1,11 +1,15 @@
 import { AbortError, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
+import { defaultModelPath } from './models';
 import { LaaNet, type DType, type Device, type ModelInfo } from './laanet';
 import { binding, type NativeDetector, type NativeMediaScore } from './native';
 import { writeReport, type ReportOptions } from './report';
 
 export interface DetectorOptions {
-  /** A weights file (.safetensors or official .pth), or an already loaded LaaNet (shared, not disposed with the detector). */
-  weights: string | LaaNet;
+  /**
+   * A weights file (.safetensors or official .pth), or an already loaded LaaNet (shared, not disposed
+   * with the detector). Default: the bundled model (models/README.md).
+   */
+  weights?: string | LaaNet;
   dtype?: DType;
   device?: Device;
   threads?: number;
@@ -98,7 +102,8 @@ export interface ScoreResult {
   facesFound: number;
   media: { isVideo: boolean; frameCount: number; fps: number; durationSec: number; width: number; height: number };
   timings: { decodeMs: number; detectMs: number; cropMs: number; inferMs: number; totalMs: number };
-  model: { source: string; dtype: string; untrained: boolean };
+  /** The weights used: `name` is the model's own name (its `model_name` metadata) or the file name. */
+  model: { name: string; source: string; dtype: string; untrained: boolean; inputSize: number };
 }
 
 const STAGES: readonly ProgressStage[] = ['decode', 'detect', 'infer'];
@@ -122,14 +127,16 @@ export class Detector {
     this.#ownsNet = ownsNet;
   }
 
-  static async create(options: DetectorOptions): Promise<Detector> {
-    if (!options || (typeof options.weights !== 'string' && !(options.weights instanceof LaaNet)))
-      throw invalidArgument('options.weights', 'a weights file path or a LaaNet', options?.weights);
-    const owns = typeof options.weights === 'string';
+  static async create(options: DetectorOptions = {}): Promise<Detector> {
+    if (!options || typeof options !== 'object') throw invalidArgument('options', 'an object', options);
+    const weights = options.weights ?? defaultModelPath();
+    if (typeof weights !== 'string' && !(weights instanceof LaaNet))
+      throw invalidArgument('options.weights', 'a weights file path or a LaaNet', weights);
+    const owns = typeof weights === 'string';
     const net =
-      typeof options.weights === 'string'
-        ? await LaaNet.load(options.weights, { dtype: options.dtype, device: options.device, threads: options.threads })
-        : options.weights;
+      typeof weights === 'string'
+        ? await LaaNet.load(weights, { dtype: options.dtype, device: options.device, threads: options.threads })
+        : weights;
     const site = new Error();
     try {
       return new Detector(new (binding().NativeDetector)(net._nativeHandle()), net, owns);
@@ -246,7 +253,13 @@ export class Detector {
       facesFound: raw.faces,
       media: raw.info,
       timings: { ...raw.timings, totalMs },
-      model: { source: info.source, dtype: info.dtype, untrained: info.source.startsWith('fill-rule:') },
+      model: {
+        name: info.metadata.model_name ?? (info.source.startsWith('fill-rule:') ? 'untrained (fill rule)' : info.source.split(/[\\/]/).pop()!),
+        source: info.source,
+        dtype: info.dtype,
+        untrained: info.source.startsWith('fill-rule:'),
+        inputSize: Number(info.metadata.input_size ?? 384),
+      },
     };
   }
 }

@@ -2,6 +2,7 @@
  * Evaluation on labelled files: every real and fake video/image is scored,
  * and the official metrics are computed over files and over frames (spec §7).
  */
+import { defaultModelPath } from './models';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Detector } from './detector';
@@ -13,7 +14,7 @@ export const VIDEO_EXTENSIONS: readonly string[] = ['.mp4', '.avi', '.mov', '.we
 export const IMAGE_EXTENSIONS: readonly string[] = ['.jpg', '.jpeg', '.png', '.bmp', '.webp'];
 
 export interface EvaluateOptions {
-  /** Weights file or loaded LaaNet (not disposed). Default: untrained reference weights (`LaaNet.reference()`). */
+  /** Weights file or loaded LaaNet (not disposed). Default: the bundled model (models/README.md). */
   weights?: string | LaaNet;
   /** A detector to use instead of `weights` (not disposed). */
   detector?: Detector;
@@ -120,7 +121,7 @@ export async function evaluate(options: EvaluateOptions): Promise<EvalReport> {
     if (!detector) {
       if (options.weights instanceof LaaNet) net = options.weights;
       else if (typeof options.weights === 'string') owned.push((net = await LaaNet.load(options.weights, { threads: options.threads })));
-      else if (options.weights === undefined) owned.push((net = await LaaNet.reference(undefined, { threads: options.threads })));
+      else if (options.weights === undefined) owned.push((net = await LaaNet.load(defaultModelPath(), { threads: options.threads })));
       else throw invalidArgument('options.weights', 'a weights file path or a LaaNet', options.weights);
       owned.unshift((detector = await Detector.create({ weights: net })));
     }

@@ -24,3 +24,5 @@ export { prepare, readPreparedIndex } from './prepare';
 export type { PrepareOptions, PrepareResult, PrepareFailure, PrepareProgress, PreparePhase, PreparedRecord } from './prepare';
 export { Trainer, scheduledLr } from './trainer';
 export type { TrainerOptions, TrainEvent, LossValues, RunOptions, Synthesis, TrainBatch, StepResult } from './trainer';
+export { evaluateSynthetic } from './evaluate-synthetic';
+export type { SyntheticEvalOptions, SyntheticEvalReport } from './evaluate-synthetic';

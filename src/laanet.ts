@@ -137,7 +137,8 @@ export class LaaNet {
   }
 
   /** Writes the weights as safetensors (official key names, 803 entries). */
-  async save(path: string, options: { dtype?: DType } = {}): Promise<void> {
+  /** Writes the official 803-key layout as safetensors; `metadata` adds string entries to its header. */
+  async save(path: string, options: { dtype?: DType; metadata?: Record<string, string> } = {}): Promise<void> {
     const native = this.#live();
     if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
     if (options.dtype !== undefined && !DTYPES.includes(options.dtype))
@@ -145,7 +146,7 @@ export class LaaNet {
     const site = new Error();
     return this.#enqueue(undefined, async () => {
       try {
-        await native.save(path, options.dtype);
+        await native.save(path, options.dtype, options.metadata);
       } catch (err) {
         throw fromNative(err, site);
       }

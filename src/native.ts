@@ -32,7 +32,7 @@ export interface NativeLaaNet {
     heads: { hm: boolean; cls: boolean; cstency: boolean },
     intermediates: boolean,
   ): Promise<Record<string, NativeTensor> & { features?: Record<string, NativeTensor> }>;
-  save(path: string, dtype?: string): Promise<void>;
+  save(path: string, dtype?: string, metadata?: Record<string, string>): Promise<void>;
   info(): NativeLaaNetInfo;
   dispose(): void;
 }

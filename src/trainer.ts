@@ -11,6 +11,7 @@ import * as path from 'node:path';
 import { AbortError, callNative, DisposedError, LaaError, invalidArgument } from './errors';
 import { binding, type NativeStepResult, type NativeTrainer } from './native';
 import type { Device, Tensor } from './laanet';
+import { evaluate, type EvalReport, type EvaluateOptions } from './evaluate';
 
 export type Synthesis = 'sbi' | 'bi';
 
@@ -400,6 +401,17 @@ export class Trainer {
   async exportWeights(file: string, dtype: 'float32' | 'float64' | 'bfloat16' = 'float32'): Promise<void> {
     const n = this.#live();
     await callNative(() => n.exportWeights(path.resolve(file), dtype, { trained_by: 'laa-native Trainer', epoch: String(this.position.epoch), step: String(this.position.step) }));
+  }
+
+  /**
+   * Scores real and fake videos with the current weights (exported to
+   * `outDir/model.safetensors` first) and reports video- and frame-level
+   * AUC/AP/accuracy/EER: `evaluate()` of the library.
+   */
+  async evaluate(opts: Omit<EvaluateOptions, 'weights' | 'detector'>): Promise<EvalReport> {
+    if (this.#running) throw new LaaError('EINVAL', 'this Trainer is running; evaluate between runs');
+    await this.exportWeights(this.files.weights);
+    return evaluate({ ...opts, weights: this.files.weights, threads: opts.threads ?? this.options.threads });
   }
 
   /** Releases the network, optimiser state and loader threads. */

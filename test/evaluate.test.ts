@@ -107,7 +107,7 @@ describe('laa-native eval', () => {
   it('prints the report as JSON and writes roc.png (shorthand: a folder with real/ and fake/)', () => {
     const roc = path.join(dir, 'cli-roc.png');
     fs.rmSync(roc, { force: true });
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'eval', mini, '--frames', '1', '--json', '--roc', roc], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'eval', mini, '--frames', '1', '--json', '--roc', roc, '--weights', 'untrained'], { encoding: 'utf8' });
     expect(r.stderr).toContain('UNTRAINED');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as EvalReport;

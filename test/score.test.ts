@@ -207,12 +207,23 @@ describe('bad input', () => {
 describe('laa-native score (CLI)', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), ...args], { encoding: 'utf8' });
 
-  it('scores a file with --json, names the untrained weights, exits 0', () => {
+  it('scores a file with --json with the bundled model by default, names it, exits 0', () => {
     const r = cli(['score', clip, '--frames', '2', '--json']);
     expect(r.status).toBe(0);
     const line = JSON.parse(r.stdout.trim());
     expect(line).toMatchObject({ file: clip, ok: true, framesSampled: 2, facesFound: 2 });
-    expect(r.stderr).toContain('UNTRAINED');
+    expect(line.model).toMatchObject({ name: 'laa-native-sbi-192', untrained: false, inputSize: 192 });
+    expect(r.stderr).toContain('model laa-native-sbi-192 (bundled');
+  });
+
+  it('uses the untrained fill-rule weights only when asked (--weights untrained) and says so', () => {
+    const r = cli(['score', clip, '--frames', '1']);
+    expect(r.status).toBe(0);
+    expect(r.stdout).toMatch(/^model: laa-native-sbi-192\n/);
+    const u = cli(['score', clip, '--frames', '1', '--json', '--weights', 'untrained']);
+    expect(u.status).toBe(0);
+    expect(u.stderr).toContain('UNTRAINED');
+    expect(JSON.parse(u.stdout.trim()).model).toMatchObject({ untrained: true, inputSize: 384 });
   });
 
   it('scores a directory of mixed files, reports per-file failures and exits 1', () => {

@@ -220,7 +220,8 @@ LaaNetOutput to_cpu(const LaaNetOutput& o) {
   return out;
 }
 
-void Model::save(const std::string& path, const std::string& dtype) {
+void Model::save(const std::string& path, const std::string& dtype,
+                 const std::map<std::string, std::string>& extra_metadata) {
   const torch::ScalarType target = dtype.empty() ? dtype_ : parse_dtype(dtype);
   StateDict sd = official_state_dict(*net_);
   for (auto& kv : sd) {
@@ -228,8 +229,9 @@ void Model::save(const std::string& path, const std::string& dtype) {
     if (kv.second.is_floating_point()) kv.second = kv.second.to(target);
   }
   auto meta = metadata_;
+  for (const auto& kv : extra_metadata) meta[kv.first] = kv.second;
   meta["architecture"] = "laa-net-efficientnet-b4-efpn";
-  meta["input_size"] = std::to_string(kInputSize);
+  if (!meta.count("input_size")) meta["input_size"] = std::to_string(kInputSize);  // keep a trained size
   meta["format_version"] = "1";
   meta["dtype"] = dtype_name(target);
   write_safetensors(path, sd, meta);

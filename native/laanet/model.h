@@ -41,7 +41,8 @@ class Model {
   // The same on the model's device, outputs left there (benchmarks, GPU checks).
   LaaNetOutput forward_on_device(const ForwardRequest& req);
   // Saves the official 803-key layout; dtype "" keeps the model's dtype.
-  void save(const std::string& path, const std::string& dtype);
+  void save(const std::string& path, const std::string& dtype,
+            const std::map<std::string, std::string>& extra_metadata = {});
 
   torch::ScalarType dtype() const { return dtype_; }
   torch::Device device() const { return device_; }

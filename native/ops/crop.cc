@@ -73,7 +73,7 @@ cv::Mat affine_align_corners(const cv::Mat& img, int out_size) {
   });
 }
 
-torch::Tensor to_network_input(const cv::Mat& bgr_crop, torch::ScalarType dtype) {
+torch::Tensor to_network_input(const cv::Mat& bgr_crop, torch::ScalarType dtype, int size) {
   if (bgr_crop.type() != CV_8UC3) throw laa::Error(laa::codes::kArg, "expected an 8-bit BGR image");
   if (bgr_crop.cols <= 2 * kTestMargin + 1 || bgr_crop.rows <= 2 * kTestMargin + 1)
     throw laa::Error(laa::codes::kArg, "face crop is too small");
@@ -81,7 +81,8 @@ torch::Tensor to_network_input(const cv::Mat& bgr_crop, torch::ScalarType dtype)
     throw laa::Error(laa::codes::kArg, "network input dtype must be float32 or float64");
 
   const cv::Rect inner(kTestMargin, kTestMargin, bgr_crop.cols - 2 * kTestMargin, bgr_crop.rows - 2 * kTestMargin);
-  const cv::Mat warped = affine_align_corners(bgr_crop(inner), kInputSize);  // uint8, like the official warp
+  if (size < 32 || size > 4096) throw laa::Error(laa::codes::kArg, "network input size out of range");
+  const cv::Mat warped = affine_align_corners(bgr_crop(inner), size);  // uint8, like the official warp
 
   // Only 256 distinct inputs: compute (x/255 - 0.5)/0.5 in float64 once each,
   // exactly as ToTensor + Normalize do on the float64 array.
@@ -89,22 +90,22 @@ torch::Tensor to_network_input(const cv::Mat& bgr_crop, torch::ScalarType dtype)
   for (int v = 0; v < 256; ++v) lut[v] = (v / 255.0 - 0.5) / 0.5;
 
   return guarded(laa::codes::kInternal, "input conversion", [&] {
-    const int64_t hw = int64_t(kInputSize) * kInputSize;
+    const int64_t hw = int64_t(size) * size;
     auto fill = [&](auto* out) {
       using T = std::remove_pointer_t<decltype(out)>;
-      for (int y = 0; y < kInputSize; ++y) {
+      for (int y = 0; y < size; ++y) {
         const uint8_t* row = warped.ptr<uint8_t>(y);
-        T* r = out + int64_t(y) * kInputSize;  // R plane (BGR channel 2)
+        T* r = out + int64_t(y) * size;  // R plane (BGR channel 2)
         T* g = r + hw;
         T* b = g + hw;
-        for (int x = 0; x < kInputSize; ++x) {
+        for (int x = 0; x < size; ++x) {
           b[x] = static_cast<T>(lut[row[3 * x + 0]]);
           g[x] = static_cast<T>(lut[row[3 * x + 1]]);
           r[x] = static_cast<T>(lut[row[3 * x + 2]]);
         }
       }
     };
-    torch::Tensor t = torch::empty({3, kInputSize, kInputSize}, torch::TensorOptions().dtype(dtype));
+    torch::Tensor t = torch::empty({3, size, size}, torch::TensorOptions().dtype(dtype));
     if (dtype == torch::kFloat64) fill(t.data_ptr<double>());
     else fill(t.data_ptr<float>());
     return t;

@@ -37,7 +37,10 @@ cv::Mat affine_align_corners(const cv::Mat& img, int out_size);
 // [-1, 1]. Values are computed in float64 like the official pipeline and
 // rounded once to `dtype` (float32 or float64). Other crop sizes work the
 // same way (margin 5, then warp), but the official crops are 256x256.
-torch::Tensor to_network_input(const cv::Mat& bgr_crop, torch::ScalarType dtype = torch::kFloat32);
+// `size`: the network input side (384 for the official model; a model trained
+// at another size records it in its weights' `input_size` metadata).
+torch::Tensor to_network_input(const cv::Mat& bgr_crop, torch::ScalarType dtype = torch::kFloat32,
+                               int size = kInputSize);
 
 // Visualisation for PNG outputs: a probability map ([96,96], [1,96,96] or
 // [1,1,96,96], values in [0,1]) stretched over the image with the same

@@ -1,0 +1,71 @@
+// Training speed and memory (issue #4), measured side by side in one run:
+//   - one SAM step (two forward/backward passes of LAA-Net) on a batch of 16
+//     images at 384² float32, per image, against one forward+backward of
+//     torchvision's EfficientNet-B4 per image (the yardstick); goal < 2.5×;
+//   - peak resident memory of the training process;
+//   - the SBI synthesis rate (bench/synthesis.mjs, one core).
+// Usage: npm run bench:train [-- --size 384 --batch 8 --threads 2]
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const root = path.resolve(here, '..');
+const arg = (name, dflt) => {
+  const i = process.argv.indexOf(`--${name}`);
+  return i > 0 ? Number(process.argv[i + 1]) : dflt;
+};
+const size = arg('size', 384);
+const items = arg('batch', 8); // SBI items: 2 images each
+const threads = arg('threads', 2);
+const steps = arg('steps', 2);
+const tmp = path.join(root, 'bench', '.tmp', 'train');
+
+if (process.argv.includes('--child')) {
+  const { Trainer, prepare } = await import(path.join(root, 'lib', 'index.js'));
+  const data = path.join(tmp, 'prepared');
+  if (!fs.existsSync(path.join(data, 'index.jsonl'))) {
+    const input = path.join(tmp, 'videos');
+    fs.mkdirSync(input, { recursive: true });
+    fs.copyFileSync(path.join(root, 'test/fixtures/media/talking-head-2.mp4'), path.join(input, 'clip.mp4'));
+    await prepare({ input, output: data, framesPerVideo: 16 });
+  }
+  fs.rmSync(path.join(tmp, 'out'), { recursive: true, force: true });
+  const t = await Trainer.create({ data, outDir: path.join(tmp, 'out'), inputSize: size, batchSize: items, framesPerVideo: 16, epochs: 1, freezeEpochs: 0, threads });
+  const batch = await t.makeBatch(0, 0);
+  await t.trainOnBatch(batch); // warm-up: oneDNN primitives, allocator
+  const ms = [];
+  for (let i = 0; i < steps; i++) {
+    const t0 = performance.now();
+    await t.trainOnBatch(batch);
+    ms.push(performance.now() - t0);
+  }
+  t.dispose();
+  const hwm = /VmHWM:\s+(\d+) kB/.exec(fs.readFileSync('/proc/self/status', 'utf8'))[1];
+  ms.sort((a, b) => a - b);
+  console.log(JSON.stringify({ msPerStep: ms[Math.floor(ms.length / 2)], images: batch.labels.shape[0], peakRssMB: Number(hwm) / 1024 }));
+  process.exit(0);
+}
+
+function child() {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', String(size), '--batch', String(items), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
+  if (r.status !== 0) throw new Error(r.stderr);
+  return JSON.parse(r.stdout.trim().split('\n').at(-1));
+}
+function yardstick() {
+  return JSON.parse(execFileSync('/usr/bin/python3', [path.join(here, 'train_yardstick.py'), '--threads', String(threads), '--batch', String(2 * items), '--size', String(size)], { encoding: 'utf8' }));
+}
+
+const y1 = yardstick();
+const sam = child();
+const y2 = yardstick();
+const yard = Math.min(y1.msPerImage, y2.msPerImage); // drift favours the yardstick
+const perImage = sam.msPerStep / sam.images;
+console.log(`training at ${size}², batch ${sam.images} images, ${threads} threads, float32`);
+console.log(`  yardstick (torchvision B4 fwd+bwd):   ${yard.toFixed(0)} ms/image  (runs: ${y1.msPerImage.toFixed(0)}, ${y2.msPerImage.toFixed(0)})`);
+console.log(`  laa-native SAM step (2× fwd+bwd):      ${perImage.toFixed(0)} ms/image  (${(sam.msPerStep / 1000).toFixed(1)} s/step)`);
+console.log(`  ratio SAM step / yardstick:            ${(perImage / yard).toFixed(2)}×  (goal < 2.5×)`);
+console.log(`  peak RSS of the training process:      ${(sam.peakRssMB / 1024).toFixed(2)} GB  (goal < 12 GB)`);
+const synth = spawnSync(process.execPath, [path.join(here, 'synthesis.mjs')], { encoding: 'utf8', env: { ...process.env, N: '100' } });
+console.log('\nSBI synthesis (bench/synthesis.mjs):\n' + synth.stdout.trim());

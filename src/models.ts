@@ -1,0 +1,33 @@
+/**
+ * The model that ships with the package (models/, see models/README.md):
+ * `Detector.create()`, `laa-native score` and `laa-native eval` use it when
+ * no weights are given.
+ */
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { LaaError } from './errors';
+import { LaaNet } from './laanet';
+import { packageRoot } from './native';
+
+/** File name of the bundled model inside the package's `models/` folder. */
+export const DEFAULT_MODEL_NAME = 'laa-native-sbi-192';
+
+/** Absolute path of the bundled weights (safetensors). */
+export function defaultModelPath(): string {
+  const file = path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`);
+  if (!fs.existsSync(file))
+    throw new LaaError('ENOENT', `the bundled model ${file} is missing (a broken install?); reinstall laa-native or pass weights explicitly`);
+  return file;
+}
+
+/** --weights: a file, `untrained` (the fixture fill rule, for tests), or by default the bundled model. */
+export async function loadWeights(weights: string | undefined, threads?: number): Promise<LaaNet> {
+  if (weights === 'untrained') {
+    process.stderr.write('laa-native: using UNTRAINED fill-rule weights (fixture seed 20261125): scores are meaningless.\n');
+    return LaaNet.reference(undefined, { threads });
+  }
+  const net = await LaaNet.load(weights ?? defaultModelPath(), { threads });
+  const name = net.info.metadata.model_name ?? path.basename(net.info.source);
+  process.stderr.write(`laa-native: model ${name}${weights ? '' : ' (bundled; see models/README.md)'}\n`);
+  return net;
+}
