@@ -145,6 +145,28 @@ class EvalSyntheticWorker : public PromiseWorker {
   laa::StepResult sum_;
 };
 
+// Precise BN over batches [0, steps) of a fixed pseudo-epoch.
+class RecalibrateWorker : public PromiseWorker {
+ public:
+  RecalibrateWorker(Napi::Env env, std::shared_ptr<TrainRun> run, int64_t epoch, int64_t steps)
+      : PromiseWorker(env), run_(std::move(run)), epoch_(epoch), steps_(steps) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(run_->mutex);
+    if (!run_->loader) throw laa::Error(laa::codes::kArg, "this trainer has no data");
+    std::vector<laa::TrainBatch> batches;
+    const int64_t n = std::min(steps_, run_->loader->steps_per_epoch());
+    for (int64_t s = 0; s < n; ++s) batches.push_back(run_->loader->make_batch(epoch_, s));
+    run_->trainer->recalibrate_batchnorm(batches);
+  }
+  Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
+
+ private:
+  std::shared_ptr<TrainRun> run_;
+  int64_t epoch_, steps_;
+};
+
 class FileWorker : public PromiseWorker {
  public:
   enum Kind { kSave, kLoad, kExport };
@@ -222,6 +244,7 @@ Napi::Function TrainerWrap::Define(Napi::Env env) {
                      {StaticMethod("create", &TrainerWrap::Create), InstanceMethod("step", &TrainerWrap::Step),
                       InstanceMethod("stepBatch", &TrainerWrap::StepBatch),
                       InstanceMethod("makeBatch", &TrainerWrap::MakeBatch),
+                      InstanceMethod("recalibrateBatchNorm", &TrainerWrap::RecalibrateBatchNorm),
                       InstanceMethod("evaluateSynthetic", &TrainerWrap::EvaluateSynthetic),
                       InstanceMethod("beginEpoch", &TrainerWrap::BeginEpoch),
                       InstanceMethod("setSchedule", &TrainerWrap::SetSchedule),
@@ -281,6 +304,13 @@ Napi::Value TrainerWrap::MakeBatch(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   return PromiseWorker::start(new MakeBatchWorker(env, live(env), info[0].As<Napi::Number>().Int64Value(),
                                                   info[1].As<Napi::Number>().Int64Value()));
+}
+
+// recalibrateBatchNorm(epoch, steps) -> Promise<void>
+Napi::Value TrainerWrap::RecalibrateBatchNorm(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new RecalibrateWorker(env, live(env), info[0].As<Napi::Number>().Int64Value(),
+                                                    info[1].As<Napi::Number>().Int64Value()));
 }
 
 Napi::Value TrainerWrap::EvaluateSynthetic(const Napi::CallbackInfo& info) {

@@ -30,6 +30,7 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value Step(const Napi::CallbackInfo& info);
   Napi::Value StepBatch(const Napi::CallbackInfo& info);
   Napi::Value MakeBatch(const Napi::CallbackInfo& info);
+  Napi::Value RecalibrateBatchNorm(const Napi::CallbackInfo& info);
   Napi::Value EvaluateSynthetic(const Napi::CallbackInfo& info);
   Napi::Value BeginEpoch(const Napi::CallbackInfo& info);
   Napi::Value SetSchedule(const Napi::CallbackInfo& info);

@@ -20,7 +20,7 @@ export type ProgressStage = 'decode' | 'detect' | 'infer';
 export interface ScoreOptions {
   /** Frames sampled evenly over a video (default 32, the official test setting). */
   frames?: number;
-  /** Return the 96×96 artifact heatmap (sigmoid of the flip-averaged `hm`) and the 384×384 face crop per frame. */
+  /** Return the artifact heatmap (sigmoid of the flip-averaged `hm`; 96×96 at the official 384 px input, input/4 in general) and the face crop fed to the network per frame. */
   heatmaps?: boolean;
   /** P(fake) at or above which the label is 'fake' (default 0.5). */
   threshold?: number;
@@ -54,9 +54,9 @@ export interface FaceResult {
   score: number;
   /** The person this face was grouped into (`allFaces`; 0 otherwise). */
   person: number;
-  heatmap?: { data: Float32Array; shape: [96, 96] };
-  /** RGB face crop fed to the network, 384×384×3. */
-  crop?: { data: Uint8Array; shape: [384, 384, 3] };
+  heatmap?: { data: Float32Array; shape: [number, number] };
+  /** RGB face crop fed to the network, S×S×3 (S = the model's input size, 384 for the official model). */
+  crop?: { data: Uint8Array; shape: [number, number, 3] };
   /** 68 (x, y) points in frame pixels, when asked for. */
   landmarks?: Array<[number, number]>;
 }
@@ -115,6 +115,12 @@ export const DEFAULT_LANDMARK_MODEL = '/usr/share/dlib/shape_predictor_68_face_l
  * Scores videos and images: frames are sampled, the largest face of each is
  * cropped as the official pipeline does, and LAA-Net scores it with the flip test.
  */
+/** [side, side] of a square map holding `length` values of `channels` channels. */
+function square(length: number, channels: number): [number, number] {
+  const side = Math.round(Math.sqrt(length / channels));
+  return [side, side];
+}
+
 export class Detector {
   #native: NativeDetector | undefined;
   #net: LaaNet;
@@ -241,8 +247,8 @@ export class Detector {
             logit: face.logit,
             score: sigmoid(face.logit),
             person: face.person,
-            ...(face.heatmap ? { heatmap: { data: face.heatmap, shape: [96, 96] as [96, 96] } } : {}),
-            ...(face.crop ? { crop: { data: face.crop, shape: [384, 384, 3] as [384, 384, 3] } } : {}),
+            ...(face.heatmap ? { heatmap: { data: face.heatmap, shape: square(face.heatmap.length, 1) as [number, number] } } : {}),
+            ...(face.crop ? { crop: { data: face.crop, shape: [...square(face.crop.length, 3), 3] as [number, number, 3] } } : {}),
             ...(face.landmarks ? { landmarks: points } : {}),
           };
         });

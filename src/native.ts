@@ -61,6 +61,7 @@ export interface NativeTrainer {
   step(): Promise<NativeStepResult>;
   stepBatch(batch: NativeTrainBatch, evaluate?: boolean): Promise<NativeStepResult>;
   makeBatch(epoch: number, step: number): Promise<NativeTrainBatch>;
+  recalibrateBatchNorm(epoch: number, steps: number): Promise<void>;
   evaluateSynthetic(epoch: number, steps: number): Promise<NativeStepResult>;
   beginEpoch(epoch: number, firstStep: number): number;
   setSchedule(lr: number, backboneFrozen: boolean): void;

@@ -48,13 +48,14 @@ export function addTrainCommand(program: Command): Command {
     .option('--workers <n>', 'synthesis threads', num('--workers', true), 1)
     .option('--checkpoint-every <n>', 'also checkpoint every N steps', num('--checkpoint-every', true), 0)
     .option('--validate-steps <n>', 'synthetic validation batches after each epoch', num('--validate-steps', true), 0)
+    .option('--precise-bn-steps <n>', 'after the last epoch, recompute BatchNorm statistics over N batches', num('--precise-bn-steps', true), 0)
     .option('--resume', 'continue from the checkpoint in --out')
     .action(async (data: string, o) => {
       const opts: TrainerOptions = {
         data, outDir: o.out, synthesis: o.synthesis, epochs: o.epochs, batchSize: o.batchSize,
         framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, lr: o.lr, freezeEpochs: o.freezeEpochs,
         lambda: { hm: o.lambdaHm, cst: o.lambdaCst, cls: o.lambdaCls }, seed: o.seed, threads: o.threads,
-        workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, resume: !!o.resume,
+        workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, preciseBnSteps: o.preciseBnSteps, resume: !!o.resume,
       };
       if (o.initWeights && o.initBackbone) throw new LaaError('EINVAL', 'pass either --init-weights or --init-backbone, not both');
       if (o.initWeights) opts.init = { weights: o.initWeights };

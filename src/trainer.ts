@@ -58,6 +58,8 @@ export interface TrainerOptions {
   workers?: number;
   /** Also write a checkpoint every N steps inside an epoch (0: only at epoch ends and on abort). Default 0. */
   checkpointEvery?: number;
+  /** After the last epoch, recompute the BatchNorm statistics over this many batches ("precise BN", see recalibrateBatchNorm). Default 0 (the official code does not). */
+  preciseBnSteps?: number;
   /** Loss on synthetic pairs in eval mode after each epoch, over this many batches (0: off). Default 0. */
   validateSteps?: number;
   device?: Device;
@@ -198,6 +200,7 @@ export class Trainer {
       workers: positiveInt('options.workers', opts.workers, 1),
       checkpointEvery: positiveInt('options.checkpointEvery', opts.checkpointEvery, 0, 0),
       validateSteps: positiveInt('options.validateSteps', opts.validateSteps, 0, 0),
+      preciseBnSteps: positiveInt('options.preciseBnSteps', opts.preciseBnSteps, 0, 0),
       device: opts.device ?? 'auto',
     };
     let init = 'scratch';
@@ -369,6 +372,7 @@ export class Trainer {
           yield emit({ type: 'eval', epoch, loss: { total: v.total, cls: v.cls, hm: v.hm, cst: v.cst }, accuracy: v.accuracy });
         }
         this.position = { epoch: epoch + 1, step: 0 };
+        if (epoch + 1 === o.epochs && o.preciseBnSteps > 0) await callNative(() => n.recalibrateBatchNorm(-2000, o.preciseBnSteps));
         await this.#checkpoint(epoch + 1, 0);
         yield emit({ type: 'checkpoint', epoch: epoch + 1, step: 0, path: this.files.checkpoint, weights: this.files.weights, reason: 'epoch' });
       }
@@ -395,6 +399,20 @@ export class Trainer {
     const n = this.#live();
     const r = await callNative(() => n.stepBatch(batch, !!opts.evaluate));
     return { loss: { total: r.total, cls: r.cls, hm: r.hm, cst: r.cst }, accuracy: r.accuracy, gradNorm: r.gradNorm, images: r.images, skipped: r.skipped };
+  }
+
+  /**
+   * "Precise BN": replaces every BatchNorm's running statistics by their plain
+   * average over `steps` training batches (train-mode passes, no update).
+   * After a short run from scratch the running averages (momentum 0.01 in the
+   * backbone) lag the weights and eval-mode scores suffer; `run()` does this
+   * before its last checkpoint when `preciseBnSteps` > 0.
+   */
+  async recalibrateBatchNorm(steps = 16): Promise<void> {
+    if (this.#running) throw new LaaError('EINVAL', 'this Trainer is running; recalibrate between runs');
+    positiveInt('steps', steps, 16);
+    const n = this.#live();
+    await callNative(() => n.recalibrateBatchNorm(-2000, steps));
   }
 
   /** Writes the current weights as a LaaNet weights file (the 803 official keys). */

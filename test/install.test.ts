@@ -36,7 +36,9 @@ describe('npm install of the packed tarball', () => {
     expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
     expect(fs.existsSync(path.join(pkg, 'test'))).toBe(false);
     expect(fs.existsSync(path.join(pkg, 'native', 'laanet', 'tests'))).toBe(false);
-    expect(fs.statSync(tarball).size).toBeLessThan(5 * 1024 * 1024);
+    // The bundled model (float16, about 55 MB) is most of it.
+    expect(fs.existsSync(path.join(pkg, 'models', 'laa-native-sbi-192.safetensors'))).toBe(true);
+    expect(fs.statSync(tarball).size).toBeLessThan(70 * 1024 * 1024);
   });
 
   it('loads with require and import, with no cmake or compiler on PATH', () => {
@@ -47,11 +49,23 @@ describe('npm install of the packed tarball', () => {
     expect(where).toContain(path.join('node_modules', 'laa-native', 'prebuilds'));
   });
 
+  it('its install script picked the prebuild; a forced source build without cmake fails with a fix', () => {
+    const script = path.join(project, 'node_modules', 'laa-native', 'scripts', 'install.js');
+    expect(node([script])).toContain(`using prebuilds/${process.platform}-${process.arch}/laa-native.napi.glibc.node`);
+    let err = '';
+    try {
+      execFileSync(path.join(bin, 'node'), [script], { cwd: project, env: { ...env, LAA_NATIVE_BUILD_FROM_SOURCE: '1' }, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      err = String((e as { stderr?: string }).stderr);
+    }
+    expect(err).toMatch(/install-system-deps\.sh|npm install cmake-js/);
+  });
+
   it('runs laa-native info and scores the bundled sample', () => {
     const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli.js');
     expect(node([cli, 'info'])).toMatch(/^libtorch\s+\d/m);
     const sample = path.join(project, 'node_modules', 'laa-native', 'examples', 'media', 'talking-head.mp4');
     const line = JSON.parse(node([cli, 'score', sample, '--frames', '2', '--json']).trim());
-    expect(line).toMatchObject({ ok: true, framesSampled: 2, facesFound: 2 });
+    expect(line).toMatchObject({ ok: true, framesSampled: 2, facesFound: 2, model: { name: 'laa-native-sbi-192' } });
   });
 });

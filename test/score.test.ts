@@ -94,6 +94,22 @@ describe('scoreVideo', () => {
     expect(r.timings.totalMs).toBeGreaterThanOrEqual(r.timings.inferMs);
   });
 
+  it('Detector.create() without weights uses the bundled model, crops at its input size and names it', async () => {
+    const d = await Detector.create();
+    try {
+      const r = await d.scoreImage(media('obama-720p.jpg'), { heatmaps: true });
+      expect(r.model).toMatchObject({ name: 'laa-native-sbi-192', untrained: false, inputSize: 192 });
+      expect(r.model.source).toMatch(/models[\\/]laa-native-sbi-192\.safetensors$/);
+      const f = r.frames[0] as FrameWithFace;
+      expect(f.crop?.shape).toEqual([192, 192, 3]);
+      expect(f.heatmap?.shape).toEqual([48, 48]);
+      expect(r.score).toBeGreaterThan(0);
+      expect(r.score).toBeLessThan(1);
+    } finally {
+      d.dispose();
+    }
+  });
+
   it('returns 96×96 heatmaps and the 384×384 crops on request', async () => {
     const r = await detector.scoreVideo(clip, { frames: 1, heatmaps: true });
     const f = r.frames[0] as FrameWithFace;

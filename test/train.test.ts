@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { LaaError, prepare, Trainer, type TrainEvent, type TrainerOptions } from '../src';
+import { evaluateSynthetic, LaaError, prepare, Trainer, type TrainEvent, type TrainerOptions } from '../src';
 import { readSafetensors } from './support/safetensors';
 
 const root = path.resolve(__dirname, '..');
@@ -178,6 +178,29 @@ describe('Trainer', () => {
     expect(err).toMatch(/done: weights in/);
     expect(fs.existsSync(path.join(out, 'model.safetensors'))).toBe(true);
   }, 240_000);
+
+  it('recalibrates BatchNorm statistics without touching the weights, and evaluates held-out SBI pairs', async () => {
+    const out = path.join(tmp, 'precise-bn');
+    const t = await Trainer.create(base(out));
+    try {
+      await t.exportWeights(path.join(out, 'a.safetensors'));
+      await t.recalibrateBatchNorm(1);
+      await t.exportWeights(path.join(out, 'b.safetensors'));
+    } finally {
+      t.dispose();
+    }
+    const a = tensorsOf(path.join(out, 'a.safetensors'));
+    const b = tensorsOf(path.join(out, 'b.safetensors'));
+    const same = (k: string) => Buffer.from(a[k].data.buffer).equals(Buffer.from(b[k].data.buffer));
+    expect(same('_conv_stem.weight')).toBe(true);
+    expect(same('_bn0.weight')).toBe(true);
+    expect(same('_bn0.running_mean')).toBe(false);
+    expect(same('deconv_2.2.running_var')).toBe(false);
+    const r = await evaluateSynthetic({ weights: path.join(out, 'b.safetensors'), data, maxFrames: 2, threads: 2 });
+    expect(r).toMatchObject({ frames: 2, n: 4, nReal: 2, nFake: 2, inputSize: 128 });
+    expect(r.auc).toBeGreaterThanOrEqual(0);
+    expect(r.auc).toBeLessThanOrEqual(1);
+  }, 120_000);
 
   it('rejects bad options and data with typed errors', async () => {
     await expect(Trainer.create(base(path.join(tmp, 'x'), { inputSize: 100 }))).rejects.toMatchObject({ code: 'EINVAL' });

@@ -237,6 +237,27 @@ StepResult Trainer::evaluate(const TrainBatch& b) {
   return r;
 }
 
+void Trainer::recalibrate_batchnorm(const std::vector<TrainBatch>& batches) {
+  if (batches.empty()) throw Error(codes::kArg, "recalibration needs at least one batch");
+  for (const auto& b : batches) check_batch(b, opts_.input_size);
+  apply_threads(opts_.threads);
+  std::vector<std::pair<torch::nn::BatchNorm2dImpl*, c10::optional<double>>> bns;
+  for (auto& m : net_->modules(/*include_self=*/false))
+    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+      bns.emplace_back(bn, bn->options.momentum());
+      bn->options.momentum(c10::nullopt);  // cumulative average over the passes
+      bn->reset_running_stats();
+    }
+  torch::NoGradGuard no_grad;
+  net_->train();
+  for (const auto& b : batches) {
+    auto x = b.input.to(device_, torch::kFloat32);
+    if (opts_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
+    net_->forward(x);
+  }
+  for (auto& [bn, momentum] : bns) bn->options.momentum(momentum);
+}
+
 void Trainer::save_checkpoint(const std::string& path, const std::map<std::string, std::string>& metadata) {
   StateDict all;
   for (auto& kv : official_state_dict(*net_))

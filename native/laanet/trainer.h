@@ -53,6 +53,12 @@ class Trainer {
   StepResult step(const TrainBatch& batch);   // one SAM step (two forward/backward passes)
   StepResult evaluate(const TrainBatch& batch);  // eval mode, no update
 
+  // "Precise BN": recompute every BatchNorm's running mean/variance as the plain
+  // average over `batches` train-mode forward passes with the current weights
+  // (no update). After a short run from scratch the exponential running
+  // averages (momentum 0.01 in the backbone) still remember early weights.
+  void recalibrate_batchnorm(const std::vector<TrainBatch>& batches);
+
   void set_lr(double lr) { opt_->set_lr(lr); }
   double lr() const { return opt_->lr(); }
   // spec §5: parameters 0..415 (the whole EfficientNet) frozen during warm-up;
