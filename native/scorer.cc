@@ -171,7 +171,7 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
       auto logits = (cls[0] + cls[1]) / 2;
       torch::Tensor heat;
       if (opts.heatmaps) {
-        auto hm = o.hm.to(torch::kCPU, torch::kFloat32).view({2, b, kHeatmapSize, kHeatmapSize});
+        auto hm = o.hm.to(torch::kCPU, torch::kFloat32).view({2, b, o.hm.size(-2), o.hm.size(-1)});  // input/4: 96 at 384
         heat = torch::sigmoid((hm[0] + hm[1].flip({2})) / 2);
       }
       for (int64_t k = 0; k < b; ++k) {

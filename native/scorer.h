@@ -16,7 +16,7 @@ namespace laa {
 
 struct ScoreOptions {
   int frames = 32;          // sampled evenly over a video
-  bool heatmaps = false;    // also return the 96×96 artifact heatmap per face
+  bool heatmaps = false;    // also return the artifact heatmap per face (input/4: 96×96 at 384)
   int batch = 8;            // faces per network call
   int detect_max_side = 640;
   bool all_faces = false;   // score every face, grouped into people across frames
@@ -27,8 +27,8 @@ struct FaceScore {
   ops::FaceBox box{};
   double logit = 0;          // flip-averaged cls logit
   int person = 0;            // track id across frames (all_faces)
-  torch::Tensor heatmap;     // 96×96 float32, sigmoid of the flip-averaged hm (optional)
-  torch::Tensor crop;        // 384×384×3 uint8 RGB face crop (kept only with heatmaps)
+  torch::Tensor heatmap;     // (input/4)² float32, sigmoid of the flip-averaged hm (optional)
+  torch::Tensor crop;        // input²×3 uint8 RGB face crop (kept only with heatmaps)
   std::vector<cv::Point2f> landmarks;
 };
 

@@ -1,7 +1,7 @@
 import { callNative } from './errors';
 import { binding } from './native';
 
-/** Writes a PNG of the RGB face crop (384×384×3) with the 96×96 artifact heatmap overlaid (jet colour map). */
+/** Writes a PNG of the RGB face crop (S×S×3) with its artifact heatmap (S/4 × S/4) overlaid (jet colour map). */
 export async function writeHeatmapOverlay(
   file: string,
   crop: { data: Uint8Array; shape: [number, number, number] },
