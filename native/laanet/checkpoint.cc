@@ -7,6 +7,8 @@
 
 #include "laanet/errors.h"
 #include "laanet/fill_rule.h"
+#include "laanet/model.h"
+#include "laanet/safetensors.h"
 
 namespace laa {
 
@@ -161,6 +163,20 @@ void fill_reference_weights(LaaNetImpl& net, uint64_t seed) {
     }
     dst.copy_(values.view(dst.sizes()));
   }
+}
+
+void save_weights(LaaNetImpl& net, const std::string& path, torch::ScalarType dtype,
+                  std::map<std::string, std::string> metadata) {
+  StateDict sd = official_state_dict(net);
+  for (auto& kv : sd) {
+    kv.second = kv.second.detach().cpu().contiguous();
+    if (kv.second.is_floating_point()) kv.second = kv.second.to(dtype);
+  }
+  metadata["architecture"] = "laa-net-efficientnet-b4-efpn";
+  if (!metadata.count("input_size")) metadata["input_size"] = std::to_string(kInputSize);  // a trained size stays
+  metadata["format_version"] = "1";
+  metadata["dtype"] = dtype_name(dtype);
+  write_safetensors(path, sd, metadata);
 }
 
 }  // namespace laa

@@ -2,6 +2,7 @@
 // the order of `../shared/fixtures/parity/keys.json`).
 #pragma once
 #include <cstdint>
+#include <map>
 #include <string>
 
 #include "laanet/laanet.h"
@@ -22,6 +23,12 @@ StateDict official_state_dict(LaaNetImpl& net);
 // laa::Error(EWEIGHTS) naming them; `inception_block.*` and `deconv_4.0.*` may
 // both be present (then they must agree) or either one alone.
 void load_official(LaaNetImpl& net, const StateDict& weights);
+
+// Writes `net` as a weights file: the official layout as safetensors, floating
+// tensors cast to `dtype`, `metadata` plus the architecture, format and dtype
+// entries (and input_size 384 unless the metadata gives one). Atomic.
+void save_weights(LaaNetImpl& net, const std::string& path, torch::ScalarType dtype,
+                  std::map<std::string, std::string> metadata);
 
 // The deterministic weights of the fixture fill rule (fixtures/README.md),
 // computed in float64 and cast to the module's dtype.

@@ -223,18 +223,9 @@ LaaNetOutput to_cpu(const LaaNetOutput& o) {
 void Model::save(const std::string& path, const std::string& dtype,
                  const std::map<std::string, std::string>& extra_metadata) {
   const torch::ScalarType target = dtype.empty() ? dtype_ : parse_dtype(dtype);
-  StateDict sd = official_state_dict(*net_);
-  for (auto& kv : sd) {
-    kv.second = kv.second.detach().to(torch::kCPU);
-    if (kv.second.is_floating_point()) kv.second = kv.second.to(target);
-  }
   auto meta = metadata_;
   for (const auto& kv : extra_metadata) meta[kv.first] = kv.second;
-  meta["architecture"] = "laa-net-efficientnet-b4-efpn";
-  if (!meta.count("input_size")) meta["input_size"] = std::to_string(kInputSize);  // keep a trained size
-  meta["format_version"] = "1";
-  meta["dtype"] = dtype_name(target);
-  write_safetensors(path, sd, meta);
+  save_weights(*net_, path, target, std::move(meta));
 }
 
 int64_t Model::parameter_count() const {

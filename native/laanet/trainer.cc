@@ -170,9 +170,15 @@ void check_batch(const TrainBatch& b, int64_t size) {
   if (!b.labels.defined() || b.labels.numel() != n) bad("labels", b.labels);
 }
 
-double accuracy(const torch::Tensor& logits, const torch::Tensor& labels) {
-  auto pred = (logits.reshape({-1}).cpu() > 0).to(torch::kFloat32);  // sigmoid(z) > 0.5
-  return pred.eq(labels.reshape({-1}).cpu()).to(torch::kFloat64).mean().item<double>();
+// The losses and the cls accuracy at 0.5 (sigmoid(z) > 0.5 ⇔ z > 0) of one pass.
+void record(StepResult& r, const LossTerms& l, const torch::Tensor& logits, const TrainBatch& b) {
+  r.images = b.input.size(0);
+  r.total = l.total.item<double>();
+  r.cls = l.cls.item<double>();
+  r.hm = l.hm.item<double>();
+  r.cst = l.cst.item<double>();
+  auto pred = (logits.reshape({-1}).cpu() > 0).to(torch::kFloat32);
+  r.accuracy = pred.eq(b.labels.reshape({-1}).cpu()).to(torch::kFloat64).mean().item<double>();
 }
 }  // namespace
 
@@ -181,16 +187,11 @@ StepResult Trainer::step(const TrainBatch& b) {
   apply_threads(opts_.threads);
   net_->train();
   StepResult r;
-  r.images = b.input.size(0);
   torch::Tensor logits;
   opt_->zero_grad();
   // spec §5 SAM step 1: first forward/backward at w.
   auto l1 = run(b, &logits);
-  r.total = l1.total.item<double>();
-  r.cls = l1.cls.item<double>();
-  r.hm = l1.hm.item<double>();
-  r.cst = l1.cst.item<double>();
-  r.accuracy = accuracy(logits, b.labels);
+  record(r, l1, logits, b);
   if (!std::isfinite(r.total)) {
     opt_->zero_grad();
     r.skipped = true;
@@ -225,14 +226,8 @@ StepResult Trainer::evaluate(const TrainBatch& b) {
   net_->eval();
   torch::NoGradGuard no_grad;
   StepResult r;
-  r.images = b.input.size(0);
   torch::Tensor logits;
-  auto l = run(b, &logits);
-  r.total = l.total.item<double>();
-  r.cls = l.cls.item<double>();
-  r.hm = l.hm.item<double>();
-  r.cst = l.cst.item<double>();
-  r.accuracy = accuracy(logits, b.labels);
+  record(r, run(b, &logits), logits, b);
   net_->train();
   return r;
 }
@@ -306,18 +301,9 @@ std::map<std::string, std::string> Trainer::load_checkpoint(const std::string& p
 
 void Trainer::export_weights(const std::string& path, const std::string& dtype,
                              const std::map<std::string, std::string>& metadata) {
-  const torch::ScalarType target = dtype.empty() ? torch::kFloat32 : parse_dtype(dtype);
-  StateDict sd = official_state_dict(*net_);
-  for (auto& kv : sd) {
-    kv.second = kv.second.detach().cpu().contiguous();
-    if (kv.second.is_floating_point()) kv.second = kv.second.to(target);
-  }
   auto meta = metadata;
-  meta["architecture"] = "laa-net-efficientnet-b4-efpn";
-  meta["input_size"] = std::to_string(opts_.input_size);
-  meta["format_version"] = "1";
-  meta["dtype"] = dtype_name(target);
-  write_safetensors(path, sd, meta);
+  meta["input_size"] = std::to_string(opts_.input_size);  // the scorer crops faces at this size
+  save_weights(*net_, path, dtype.empty() ? torch::kFloat32 : parse_dtype(dtype), std::move(meta));
 }
 
 int64_t Trainer::parameter_count() const {
