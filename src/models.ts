@@ -12,11 +12,21 @@ import { packageRoot } from './native';
 /** File name of the bundled model inside the package's `models/` folder. */
 export const DEFAULT_MODEL_NAME = 'laa-native-sbi-192';
 
+/** Whether the bundled weights are present (a checkout without the release artifact lacks them). */
+export function hasDefaultModel(): boolean {
+  return fs.existsSync(path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`));
+}
+
 /** Absolute path of the bundled weights (safetensors). */
 export function defaultModelPath(): string {
   const file = path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`);
   if (!fs.existsSync(file))
-    throw new LaaError('ENOENT', `the bundled model ${file} is missing (a broken install?); reinstall laa-native or pass weights explicitly`);
+    throw new LaaError(
+      'ENOENT',
+      `the bundled model ${file} is missing. It is a release artifact, not kept in git: in a checkout run ` +
+        '`bash scripts/fetch-model.sh` (LAA_NATIVE_MODEL_DIR = the folder holding it) or `bash models/train-bundled.sh`; ' +
+        'otherwise reinstall laa-native, or pass weights explicitly',
+    );
   return file;
 }
 

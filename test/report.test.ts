@@ -123,7 +123,7 @@ describe('laa-native score --report', () => {
   it('scores with heatmaps and writes the report of the file', () => {
     const file = path.join(dir, 'cli.html');
     fs.rmSync(file, { force: true });
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'score', clip, '--frames', '2', '--json', '--report', file], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'score', clip, '--frames', '2', '--json', '--report', file, '--weights', 'untrained'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const line = JSON.parse(r.stdout) as { score: number; label: string };
     const html = fs.readFileSync(file, 'utf8');
