@@ -83,7 +83,7 @@ class Trainer {
   void init_weights();
 
   TrainerOptions opts_;
-  LaaNet net_;
+  LaaNet net_{nullptr};  // built in the constructor, after the seed is set
   torch::Device device_ = torch::kCPU;
   std::unique_ptr<SamAdam> opt_;
   std::vector<torch::Tensor> backbone_params_;
