@@ -7,6 +7,7 @@
 #include "abort_flag.h"
 #include "detector_binding.h"
 #include "encode_binding.h"
+#include "libtorch_version.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
 #include "synthesis_binding.h"
@@ -38,7 +39,8 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   Napi::Object o = Napi::Object::New(env);
   o.Set("libtorch", LAA_TORCH_VERSION);
-  o.Set("libtorchRuntime", TORCH_VERSION);
+  o.Set("libtorchRuntime", runtime_torch_version());
+  o.Set("libtorchLibrary", loaded_torch_library());
   o.Set("opencv", CV_VERSION);
   o.Set("dlib", LAA_DLIB_VERSION);
   o.Set("cuda", torch::cuda::is_available());
@@ -51,7 +53,20 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   return o;
 }
 
+// Test hook: the message a given pair of versions would produce ("" = compatible).
+Napi::Value TorchVersionMismatch(const Napi::CallbackInfo& info) {
+  return Napi::String::New(info.Env(), torch_version_mismatch(info[0].As<Napi::String>(), info[1].As<Napi::String>(),
+                                                              info[2].As<Napi::String>()));
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Before anything touches LibTorch objects whose layout may differ.
+  const std::string mismatch = torch_version_mismatch(LAA_TORCH_VERSION, runtime_torch_version(), loaded_torch_library());
+  if (!mismatch.empty()) {
+    Napi::Error e = Napi::Error::New(env, mismatch);
+    e.Set("code", Napi::String::New(env, "EBINDING"));
+    throw e;
+  }
   static const bool blas_once = (single_threaded_blas(), true);
   (void)blas_once;
   auto* data = new AddonData();
@@ -62,6 +77,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("AbortFlag", data->abort_flag_ctor.Value());
   exports.Set("NativeDetector", DetectorWrap::Define(env));
   exports.Set("versions", Napi::Function::New(env, Versions));
+  exports.Set("torchVersionMismatch", Napi::Function::New(env, TorchVersionMismatch));
   exports.Set("readWeights", Napi::Function::New(env, ReadWeights));
   exports.Set("writeHeatmapOverlay", Napi::Function::New(env, WriteHeatmapOverlay));
   exports.Set("encodeHeatmapOverlay", Napi::Function::New(env, EncodeHeatmapOverlay));

@@ -276,6 +276,7 @@ Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
   t.loss.hm = num(o, "lambdaHm", 10);
   t.loss.cst = num(o, "lambdaCst", 100);
   t.device = str(o, "device", "cpu");
+  t.precision = str(o, "precision", "float32");
   t.threads = int(num(o, "threads", 0));
   laa::LoaderOptions l;
   l.synthesis = str(o, "synthesis", "sbi");

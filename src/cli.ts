@@ -112,7 +112,7 @@ async function doctor() {
     const maps = fs.existsSync('/proc/self/maps') ? fs.readFileSync('/proc/self/maps', 'utf8') : '';
     const lib = (name: RegExp) => maps.split('\n').map((l) => l.split(/\s+/).pop() ?? '').find((p) => name.test(p)) ?? '?';
     rows.push(['addon', lib(/laa_native|laa-native.*\.node$/)]);
-    rows.push(['libtorch', `${v.libtorch} at ${lib(/libtorch_cpu\.so/)}${process.env.LAA_NATIVE_LIBTORCH ? ` (LAA_NATIVE_LIBTORCH=${process.env.LAA_NATIVE_LIBTORCH})` : ''}; MKLDNN ${v.mkldnn ? 'yes' : 'no'}`]);
+    rows.push(['libtorch', `built against ${v.libtorch}, running ${v.libtorchRuntime || '?'} from ${v.libtorchLibrary || lib(/libtorch_cpu\.so/)}${process.env.LAA_NATIVE_LIBTORCH ? ` (LAA_NATIVE_LIBTORCH=${process.env.LAA_NATIVE_LIBTORCH})` : ''}; MKLDNN ${v.mkldnn ? 'yes' : 'no'}`]);
     rows.push(['cuda', v.cuda ? `yes, ${v.cudaDevices} device(s)` : 'no (CPU build of LibTorch, or no GPU visible)']);
     rows.push(['opencv', `${v.opencv} at ${lib(/libopencv_core\.so/)}`]);
     rows.push(['dlib', `${v.dlib} at ${lib(/libdlib\.so/)}`]);

@@ -74,7 +74,10 @@ export interface NativeTrainer {
 
 export interface NativeVersions {
   libtorch: string;
+  /** TORCH_VERSION recorded inside the libtorch_cpu that was loaded ('' if it does not say). */
   libtorchRuntime: string;
+  /** The libtorch_cpu file that was loaded. */
+  libtorchLibrary: string;
   opencv: string;
   dlib: string;
   cuda: boolean;
@@ -140,6 +143,8 @@ export interface Binding {
     reference(seed: bigint, options: NativeModelOptions): Promise<NativeLaaNet>;
   };
   versions(): NativeVersions;
+  /** The load-time LibTorch check as a function (tests): '' when `built` can run on `runtime`. */
+  torchVersionMismatch(built: string, runtime: string, library: string): string;
   encodeTargets(data: Uint8Array, shape: number[]): { heatmap: NativeTensor; consistency: NativeTensor };
   loss(kind: 'heatmapFocal' | 'classification' | 'consistency', a: Float32Array | Float64Array, aShape: number[], b: Float32Array | Float64Array, bShape: number[]): number;
   /** The fixtures' fill rule, v = 2u − 1 (tests only). */
@@ -220,6 +225,7 @@ export function binding(): Binding {
       '  - Install the system libraries: sudo bash node_modules/laa-native/scripts/install-system-deps.sh',
       '  - Or build the addon from a checkout: bash scripts/build-native.sh (LAA_NATIVE_LIBTORCH=/path/to/libtorch for another LibTorch)',
       '  - A "cannot open shared object file" above names the missing library.',
+      '  - "built against LibTorch X but LibTorch Y was loaded": rebuild with npm rebuild laa-native --build-from-source (LAA_NATIVE_LIBTORCH=/path/to/libtorch for an official one).',
     ].join('\n'),
   );
 }

@@ -49,6 +49,8 @@ export function addTrainCommand(program: Command): Command {
     .option('--checkpoint-every <n>', 'also checkpoint every N steps', num('--checkpoint-every', true), 0)
     .option('--validate-steps <n>', 'synthetic validation batches after each epoch', num('--validate-steps', true), 0)
     .option('--precise-bn-steps <n>', 'after the last epoch, recompute BatchNorm statistics over N batches', num('--precise-bn-steps', true), 0)
+    .option('--precision <p>', 'float32 | bfloat16 (autocast forward passes)', 'float32')
+    .option('--device <d>', 'cpu | cuda | auto', 'auto')
     .option('--resume', 'continue from the checkpoint in --out')
     .action(async (data: string, o) => {
       const opts: TrainerOptions = {
@@ -56,6 +58,7 @@ export function addTrainCommand(program: Command): Command {
         framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, lr: o.lr, freezeEpochs: o.freezeEpochs,
         lambda: { hm: o.lambdaHm, cst: o.lambdaCst, cls: o.lambdaCls }, seed: o.seed, threads: o.threads,
         workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, preciseBnSteps: o.preciseBnSteps, resume: !!o.resume,
+        precision: o.precision, device: o.device,
       };
       if (o.initWeights && o.initBackbone) throw new LaaError('EINVAL', 'pass either --init-weights or --init-backbone, not both');
       if (o.initWeights) opts.init = { weights: o.initWeights };

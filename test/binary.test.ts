@@ -1,6 +1,8 @@
 // The compiled addon finds its shared libraries without LD_LIBRARY_PATH and
 // links exactly the three native stacks it is built on.
-import { execFileSync } from 'node:child_process';
+import { execFileSync, spawnSync } from 'node:child_process';
+import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './support/paths';
@@ -42,5 +44,37 @@ describe('the .node binary', () => {
   it('loads in a fresh process with an empty LD_LIBRARY_PATH', () => {
     const out = execFileSync(process.execPath, ['-e', `console.log(require(${JSON.stringify(addon)}).versions().libtorch)`], { encoding: 'utf8', env });
     expect(out.trim()).toMatch(/^\d+\.\d+/);
+  });
+
+  it('knows which LibTorch it runs on', () => {
+    const script = `const v = require(${JSON.stringify(addon)}).versions();
+      const maps = require('fs').readFileSync('/proc/self/maps', 'utf8');
+      console.log(JSON.stringify({ ...v, mapped: maps.split('\\n').map((l) => l.split(/\\s+/).pop()).find((p) => /libtorch_cpu\\.so/.test(p)) }));`;
+    const v = JSON.parse(execFileSync(process.execPath, ['-e', script], { encoding: 'utf8', env }));
+    expect(v.libtorchRuntime.split('.').slice(0, 2)).toEqual(v.libtorch.split('.').slice(0, 2));
+    expect(fs.realpathSync(v.libtorchLibrary)).toBe(fs.realpathSync(v.mapped));
+  });
+
+  it('refuses to load on a LibTorch of another version, saying which and what to do', () => {
+    const b = require(addon) as { torchVersionMismatch(a: string, b: string, c: string): string };
+    expect(b.torchVersionMismatch('1.13.0', '1.13.1', '')).toBe('');
+    const msg = b.torchVersionMismatch('1.13.0', '2.1.0', '/opt/libtorch/lib/libtorch_cpu.so');
+    expect(msg).toContain('built against LibTorch 1.13.0 but LibTorch 2.1.0 was loaded from /opt/libtorch/lib/libtorch_cpu.so');
+    expect(msg).toContain('npm rebuild laa-native --build-from-source');
+
+    // A real load: a preloaded library answers LibTorch's own version query
+    // (at::show_config) with 9.9.0, as a foreign libtorch_cpu would.
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'laa-torch-'));
+    fs.writeFileSync(path.join(dir, 'fake.cc'), '#include <string>\nnamespace at { std::string show_config() { return "Build settings: TORCH_VERSION=9.9.0, USE_CUDA=OFF"; } }\n');
+    execFileSync('g++', ['-shared', '-fPIC', '-o', path.join(dir, 'libfaketorch.so'), path.join(dir, 'fake.cc')]);
+    const r = spawnSync(process.execPath, ['-e', `require(${JSON.stringify(path.join(repoRoot, 'lib'))}).versions()`], {
+      encoding: 'utf8',
+      env: { ...env, LD_PRELOAD: path.join(dir, 'libfaketorch.so'), LAA_NATIVE_BINDING: addon },
+    });
+    fs.rmSync(dir, { recursive: true, force: true });
+    expect(r.status).not.toBe(0);
+    expect(r.signal).toBeNull();
+    expect(r.stderr).toContain('EBINDING');
+    expect(r.stderr).toMatch(/built against LibTorch 1\.13\.\d+ but LibTorch 9\.9\.0 was loaded from \S*libfaketorch\.so/);
   });
 });

@@ -81,6 +81,26 @@ describe('Trainer', () => {
     }
   }, 120_000);
 
+  it('trains with bfloat16 autocast: float32 losses to bfloat16 precision, and it learns', async () => {
+    const a = await Trainer.create(base(path.join(tmp, 'f32')));
+    const b = await Trainer.create(base(path.join(tmp, 'bf16'), { precision: 'bfloat16', lr: 1e-3 }));
+    try {
+      const batch = await a.makeBatch(0, 0);
+      const ref = (await a.trainOnBatch(batch, { evaluate: true })).loss;
+      const low = (await b.trainOnBatch(batch, { evaluate: true })).loss; // same seed: same initial weights
+      expect(low.total).not.toBe(ref.total); // the passes really ran in bfloat16
+      for (const k of ['cls', 'hm', 'cst'] as const) expect(Math.abs(low[k] - ref[k])).toBeLessThan(0.03 * Math.abs(ref[k]) + 1e-3);
+      const losses: number[] = [];
+      for (let i = 0; i < 8; i++) losses.push((await b.trainOnBatch(batch)).loss.total);
+      expect(losses.every(Number.isFinite)).toBe(true);
+      expect(Math.min(...losses.slice(-3))).toBeLessThan(losses[0] * 0.8);
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { precision: 'float16' as 'float32' }))).rejects.toMatchObject({ code: 'EINVAL' });
+  }, 180_000);
+
   it('keeps the backbone fixed while frozen and trains the decoder', async () => {
     const out = path.join(tmp, 'freeze');
     const t = await Trainer.create(base(out, { epochs: 1, freezeEpochs: 1 }));
@@ -129,6 +149,7 @@ describe('Trainer', () => {
 
     await expect(Trainer.create(base(part))).rejects.toMatchObject({ code: 'EINVAL' }); // resume not asked for
     await expect(Trainer.create(base(part, { resume: true, batchSize: 1 }))).rejects.toThrow(/batchSize/);
+    await expect(Trainer.create(base(part, { resume: true, precision: 'bfloat16' }))).rejects.toThrow(/precision/);
 
     const c = await Trainer.create(base(part, { resume: true }));
     expect(c.position).toEqual({ epoch: 1, step: 1 });

@@ -1,6 +1,7 @@
 #include "laanet/trainer.h"
 
 #include <ATen/CPUGeneratorImpl.h>
+#include <ATen/autocast_mode.h>
 
 #include <cmath>
 #include <set>
@@ -96,6 +97,8 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
   if (opts.input_size < 64 || opts.input_size % 32)
     throw Error(codes::kArg, "Expected inputSize to be a multiple of 32 and at least 64 but received " +
                                  std::to_string(opts.input_size));
+  if (opts.precision != "float32" && opts.precision != "bfloat16")
+    throw Error(codes::kArg, "Expected precision 'float32' or 'bfloat16' but received '" + opts.precision + "'");
   device_ = parse_device(opts.device);
   apply_threads(opts.threads);
   torch::manual_seed(opts.seed);  // PyTorch's default initialisers draw from the global generator
@@ -144,10 +147,58 @@ void Trainer::set_backbone_frozen(bool frozen) {
   frozen_ = frozen;
 }
 
+namespace {
+// Autocast is thread-local state of the calling thread (the compute thread);
+// the scope restores it so inference on the same thread stays float32.
+class AutocastScope {
+ public:
+  AutocastScope(bool on, bool cuda) : on_(on), cuda_(cuda) {
+    if (!on_) return;
+    if (cuda_) {
+      prev_ = at::autocast::is_enabled();
+      prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
+      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);  // no loss scaling needed, unlike float16
+      at::autocast::set_enabled(true);
+    } else {
+      prev_ = at::autocast::is_cpu_enabled();
+      prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
+      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
+      at::autocast::set_cpu_enabled(true);
+    }
+    at::autocast::increment_nesting();
+  }
+  ~AutocastScope() {
+    if (!on_) return;
+    if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
+    if (cuda_) {
+      at::autocast::set_enabled(prev_);
+      at::autocast::set_autocast_gpu_dtype(prev_dtype_);
+    } else {
+      at::autocast::set_cpu_enabled(prev_);
+      at::autocast::set_autocast_cpu_dtype(prev_dtype_);
+    }
+  }
+  AutocastScope(const AutocastScope&) = delete;
+  AutocastScope& operator=(const AutocastScope&) = delete;
+
+ private:
+  bool on_, cuda_, prev_ = false;
+  at::ScalarType prev_dtype_ = at::kBFloat16;
+};
+}  // namespace
+
 LossTerms Trainer::run(const TrainBatch& b, torch::Tensor* cls_logits) {
   auto x = b.input.to(device_, torch::kFloat32);
   if (opts_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
-  auto out = net_->forward(x);
+  LaaNetOutput out;
+  {
+    AutocastScope amp(opts_.precision == "bfloat16", device_.is_cuda());
+    out = net_->forward(x);
+  }
+  // The losses (sigmoids, logs, the focal weights) in float32 whatever the passes ran in.
+  out.hm = out.hm.to(torch::kFloat32);
+  out.cls = out.cls.to(torch::kFloat32);
+  out.cstency = out.cstency.to(torch::kFloat32);
   if (cls_logits) *cls_logits = out.cls.detach();
   LossTargets t{b.heatmap.to(device_), b.consistency.to(device_), b.labels.to(device_)};
   return combined_loss({out.hm, out.cls, out.cstency}, t, opts_.loss);
@@ -245,6 +296,7 @@ void Trainer::recalibrate_batchnorm(const std::vector<TrainBatch>& batches) {
     }
   torch::NoGradGuard no_grad;
   net_->train();
+  AutocastScope amp(opts_.precision == "bfloat16", device_.is_cuda());  // the statistics training produces
   for (const auto& b : batches) {
     auto x = b.input.to(device_, torch::kFloat32);
     if (opts_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);

@@ -27,6 +27,10 @@ struct TrainerOptions {
   LossWeights loss;
   std::string device = "cpu";
   bool channels_last = true;
+  // "float32", or "bfloat16": autocast for the forward passes (convolutions and
+  // matrix products in bfloat16, weights, gradients, Adam state and losses in
+  // float32). Not in the official recipe; off by default.
+  std::string precision = "float32";
   int threads = 0;
 };
 
