@@ -2,7 +2,8 @@
 //   - one SAM step (two forward/backward passes of LAA-Net) on a batch of 16
 //     images at 384² float32, per image, against one forward+backward of
 //     torchvision's EfficientNet-B4 per image (the yardstick); goal < 2.5×;
-//   - peak resident memory of the training process;
+//   - the same SAM step with bfloat16 autocast (precision: 'bfloat16');
+//   - peak resident memory of the training process (each precision in its own process);
 //   - the SBI synthesis rate (bench/synthesis.mjs, one core).
 // Usage: npm run bench:train [-- --size 384 --batch 8 --threads 2]
 import { execFileSync, spawnSync } from 'node:child_process';
@@ -20,6 +21,8 @@ const size = arg('size', 384);
 const items = arg('batch', 8); // SBI items: 2 images each
 const threads = arg('threads', 2);
 const steps = arg('steps', 2);
+const precisionArg = process.argv.indexOf('--precision');
+const precision = precisionArg > 0 ? process.argv[precisionArg + 1] : 'float32';
 const tmp = path.join(root, 'bench', '.tmp', 'train');
 
 if (process.argv.includes('--child')) {
@@ -32,7 +35,7 @@ if (process.argv.includes('--child')) {
     await prepare({ input, output: data, framesPerVideo: 16 });
   }
   fs.rmSync(path.join(tmp, 'out'), { recursive: true, force: true });
-  const t = await Trainer.create({ data, outDir: path.join(tmp, 'out'), inputSize: size, batchSize: items, framesPerVideo: 16, epochs: 1, freezeEpochs: 0, threads });
+  const t = await Trainer.create({ data, outDir: path.join(tmp, 'out'), inputSize: size, batchSize: items, framesPerVideo: 16, epochs: 1, freezeEpochs: 0, threads, precision });
   const batch = await t.makeBatch(0, 0);
   await t.trainOnBatch(batch); // warm-up: oneDNN primitives, allocator
   const ms = [];
@@ -48,8 +51,8 @@ if (process.argv.includes('--child')) {
   process.exit(0);
 }
 
-function child() {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', String(size), '--batch', String(items), '--threads', String(threads), '--steps', String(steps)], { encoding: 'utf8' });
+function child(p) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', String(size), '--batch', String(items), '--threads', String(threads), '--steps', String(steps), '--precision', p], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').at(-1));
 }
@@ -58,7 +61,8 @@ function yardstick() {
 }
 
 const y1 = yardstick();
-const sam = child();
+const sam = child('float32');
+const bf16 = child('bfloat16');
 const y2 = yardstick();
 const yard = Math.min(y1.msPerImage, y2.msPerImage); // drift favours the yardstick
 const perImage = sam.msPerStep / sam.images;
@@ -67,5 +71,10 @@ console.log(`  yardstick (torchvision B4 fwd+bwd):   ${yard.toFixed(0)} ms/image
 console.log(`  laa-native SAM step (2× fwd+bwd):      ${perImage.toFixed(0)} ms/image  (${(sam.msPerStep / 1000).toFixed(1)} s/step)`);
 console.log(`  ratio SAM step / yardstick:            ${(perImage / yard).toFixed(2)}×  (goal < 2.5×)`);
 console.log(`  peak RSS of the training process:      ${(sam.peakRssMB / 1024).toFixed(2)} GB  (goal < 12 GB)`);
+const bfImage = bf16.msPerStep / bf16.images;
+console.log(`with precision: 'bfloat16' (autocast; not the official float32 recipe)`);
+console.log(`  laa-native SAM step (2× fwd+bwd):      ${bfImage.toFixed(0)} ms/image  (${(bf16.msPerStep / 1000).toFixed(1)} s/step), ${(perImage / bfImage).toFixed(2)}× faster than float32`);
+console.log(`  ratio SAM step / yardstick (float32):  ${(bfImage / yard).toFixed(2)}×`);
+console.log(`  peak RSS of the training process:      ${(bf16.peakRssMB / 1024).toFixed(2)} GB`);
 const synth = spawnSync(process.execPath, [path.join(here, 'synthesis.mjs')], { encoding: 'utf8', env: { ...process.env, N: '100' } });
 console.log('\nSBI synthesis (bench/synthesis.mjs):\n' + synth.stdout.trim());
