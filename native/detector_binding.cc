@@ -5,7 +5,9 @@
 #include "abort_flag.h"
 #include "compute_thread.h"
 #include "model_binding.h"
+#include "media_js.h"
 #include "napi_worker.h"
+#include "progress.h"
 #include "scorer.h"
 
 namespace laa_node {
@@ -50,24 +52,16 @@ class ScoreWorker : public PromiseWorker {
   ScoreWorker(Napi::Env env, std::shared_ptr<DetectorState> state, std::string path, laa::ScoreOptions opts,
               std::string landmarks_path, std::shared_ptr<std::atomic<bool>> aborted, Napi::Value on_progress)
       : PromiseWorker(env, /*compute_thread=*/false), state_(std::move(state)), path_(std::move(path)),
-        opts_(opts), landmarks_path_(std::move(landmarks_path)), aborted_(std::move(aborted)) {
-    if (on_progress.IsFunction())
-      progress_ = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "laa-native progress", 0, 1);
-  }
-  ~ScoreWorker() override {
-    if (progress_) progress_.Release();
-  }
+        opts_(opts), landmarks_path_(std::move(landmarks_path)), aborted_(std::move(aborted)),
+        progress_(env, on_progress, "laa-native progress") {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(state_->mutex);
     if (!landmarks_path_.empty()) opts_.landmarks = &state_->landmarks_for(landmarks_path_);
     auto progress = [this](const char* stage, int done, int total) {
-      if (!progress_) return;
       const int s = std::strcmp(stage, "decode") == 0 ? 0 : std::strcmp(stage, "detect") == 0 ? 1 : 2;
-      progress_.NonBlockingCall([s, done, total](Napi::Env env, Napi::Function fn) {
-        fn.Call({Napi::Number::New(env, s), Napi::Number::New(env, done), Napi::Number::New(env, total)});
-      });
+      progress_.report({double(s), double(done), double(total)});
     };
     auto compute = [this](const std::function<void()>& job) {
       run_on_compute_thread([&] {
@@ -81,14 +75,7 @@ class ScoreWorker : public PromiseWorker {
   Napi::Value Result(Napi::Env env) override {
     const auto& r = result_;
     Napi::Object o = Napi::Object::New(env);
-    Napi::Object info = Napi::Object::New(env);
-    info.Set("isVideo", r.info.is_video);
-    info.Set("frameCount", Napi::Number::New(env, double(r.info.frame_count)));
-    info.Set("fps", r.info.fps);
-    info.Set("durationSec", r.info.duration_sec);
-    info.Set("width", r.info.width);
-    info.Set("height", r.info.height);
-    o.Set("info", info);
+    o.Set("info", media_info_to_js(env, r.info));
     Napi::Array frames = Napi::Array::New(env, r.frames.size());
     for (size_t i = 0; i < r.frames.size(); ++i) {
       const auto& f = r.frames[i];
@@ -130,7 +117,7 @@ class ScoreWorker : public PromiseWorker {
   laa::ScoreOptions opts_;
   std::string landmarks_path_;
   std::shared_ptr<std::atomic<bool>> aborted_;
-  Napi::ThreadSafeFunction progress_;
+  ProgressReporter progress_;
   laa::MediaScore result_;
 };
 

@@ -5,7 +5,9 @@
 #include <vector>
 
 #include "abort_flag.h"
+#include "media_js.h"
 #include "napi_worker.h"
+#include "progress.h"
 #include "ops/prepare.h"
 
 namespace laa_node {
@@ -83,13 +85,8 @@ class PrepareWorker : public PromiseWorker {
   PrepareWorker(Napi::Env env, std::string path, std::string frames_dir, laa::ops::PrepareOptions opts,
                 std::string landmarks_path, std::shared_ptr<std::atomic<bool>> aborted, Napi::Value on_progress)
       : PromiseWorker(env, /*compute_thread=*/false), path_(std::move(path)), frames_dir_(std::move(frames_dir)),
-        opts_(opts), landmarks_path_(std::move(landmarks_path)), aborted_(std::move(aborted)) {
-    if (on_progress.IsFunction())
-      progress_ = Napi::ThreadSafeFunction::New(env, on_progress.As<Napi::Function>(), "laa-native prepare progress", 0, 1);
-  }
-  ~PrepareWorker() override {
-    if (progress_) progress_.Release();
-  }
+        opts_(opts), landmarks_path_(std::move(landmarks_path)), aborted_(std::move(aborted)),
+        progress_(env, on_progress, "laa-native prepare progress") {}
 
  protected:
   void Run() override {
@@ -100,25 +97,14 @@ class PrepareWorker : public PromiseWorker {
       std::unique_ptr<laa::ops::FaceDetector>& d;
       ~Return() { detector_pool().give(std::move(d)); }
     } give_back{detector};
-    auto progress = [this](int done, int total) {
-      if (!progress_) return;
-      progress_.NonBlockingCall([done, total](Napi::Env env, Napi::Function fn) {
-        fn.Call({Napi::Number::New(env, done), Napi::Number::New(env, total)});
-      });
-    };
+    auto progress = [this](int done, int total) { progress_.report({double(done), double(total)}); };
     result_ = laa::ops::prepare_media(path_, frames_dir_, opts_, *detector, progress, *aborted_);
   }
 
   Napi::Value Result(Napi::Env env) override {
     const auto& r = result_;
     Napi::Object o = Napi::Object::New(env);
-    Napi::Object info = Napi::Object::New(env);
-    info.Set("isVideo", r.info.is_video);
-    info.Set("frameCount", Napi::Number::New(env, double(r.info.frame_count)));
-    info.Set("fps", r.info.fps);
-    info.Set("width", r.info.width);
-    info.Set("height", r.info.height);
-    o.Set("info", info);
+    o.Set("info", media_info_to_js(env, r.info));
     o.Set("sampled", r.sampled);
     o.Set("noFace", r.no_face);
     Napi::Array frames = Napi::Array::New(env, r.frames.size());
@@ -150,7 +136,7 @@ class PrepareWorker : public PromiseWorker {
   laa::ops::PrepareOptions opts_;
   std::string landmarks_path_;
   std::shared_ptr<std::atomic<bool>> aborted_;
-  Napi::ThreadSafeFunction progress_;
+  ProgressReporter progress_;
   laa::ops::PrepareResult result_;
 };
 

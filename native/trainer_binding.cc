@@ -47,6 +47,29 @@ Napi::Object step_to_js(Napi::Env env, const laa::StepResult& r, double data_ms,
   return o;
 }
 
+// [{ image: absolute path, video, landmarks: Float32Array(136) }], validated by readPreparedIndex.
+std::vector<laa::PreparedRecord> records_from_js(Napi::Env env, const Napi::Value& v) {
+  std::vector<laa::PreparedRecord> out;
+  if (v.IsUndefined()) return out;
+  if (!v.IsArray()) throw_failure(env, {"EINVAL", "records must be an array"});
+  Napi::Array a = v.As<Napi::Array>();
+  out.reserve(a.Length());
+  for (uint32_t i = 0; i < a.Length(); ++i) {
+    Napi::Object r = a.Get(i).As<Napi::Object>();
+    Napi::Value lm = r.Get("landmarks");
+    if (!lm.IsTypedArray() || lm.As<Napi::TypedArray>().TypedArrayType() != napi_float32_array ||
+        lm.As<Napi::Float32Array>().ElementLength() != 136)
+      throw_failure(env, {"EINVAL", "record " + std::to_string(i) + ": landmarks must be a Float32Array of 68 (x, y) pairs"});
+    auto pts = lm.As<Napi::Float32Array>();
+    laa::PreparedRecord p;
+    p.image = str(r, "image", "");
+    p.video = str(r, "video", "");
+    for (size_t k = 0; k < 68; ++k) p.landmarks.emplace_back(pts[2 * k], pts[2 * k + 1]);
+    out.push_back(std::move(p));
+  }
+  return out;
+}
+
 using Clock = std::chrono::steady_clock;
 double ms_since(Clock::time_point t) {
   return std::chrono::duration<double, std::milli>(Clock::now() - t).count();
@@ -54,16 +77,17 @@ double ms_since(Clock::time_point t) {
 
 class CreateWorker : public PromiseWorker {
  public:
-  CreateWorker(Napi::Env env, laa::TrainerOptions topts, std::string data, laa::LoaderOptions lopts)
-      : PromiseWorker(env), topts_(std::move(topts)), data_(std::move(data)), lopts_(std::move(lopts)) {}
+  CreateWorker(Napi::Env env, laa::TrainerOptions topts, std::vector<laa::PreparedRecord> records,
+               laa::LoaderOptions lopts)
+      : PromiseWorker(env), topts_(std::move(topts)), records_(std::move(records)), lopts_(std::move(lopts)) {}
 
  protected:
   void Run() override {
     run_ = std::make_shared<TrainRun>();
-    if (!data_.empty()) {
+    if (!records_.empty()) {
       lopts_.input_size = topts_.input_size;
       lopts_.seed = topts_.seed;
-      run_->loader = std::make_unique<laa::TrainLoader>(laa::read_prepared_index(data_), lopts_);
+      run_->loader = std::make_unique<laa::TrainLoader>(std::move(records_), lopts_);
     }
     run_->trainer = std::make_unique<laa::Trainer>(topts_);
   }
@@ -77,7 +101,7 @@ class CreateWorker : public PromiseWorker {
 
  private:
   laa::TrainerOptions topts_;
-  std::string data_;
+  std::vector<laa::PreparedRecord> records_;
   laa::LoaderOptions lopts_;
   std::shared_ptr<TrainRun> run_;
 };
@@ -285,7 +309,7 @@ Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
   l.workers = int(num(o, "workers", 1));
   l.prefetch = int(num(o, "prefetch", 2));
   l.augment = !o.Has("augment") || o.Get("augment").ToBoolean();
-  return PromiseWorker::start(new CreateWorker(info.Env(), t, str(o, "data", ""), l));
+  return PromiseWorker::start(new CreateWorker(info.Env(), t, records_from_js(info.Env(), o.Get("records")), l));
 }
 
 Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {

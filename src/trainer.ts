@@ -12,6 +12,7 @@ import { AbortError, callNative, DisposedError, LaaError, invalidArgument } from
 import { binding, type NativeStepResult, type NativeTrainer } from './native';
 import type { Device, Tensor } from './laanet';
 import { evaluate, type EvalReport, type EvaluateOptions } from './evaluate';
+import { readPreparedIndex } from './prepare';
 
 export type Synthesis = 'sbi' | 'bi';
 
@@ -225,11 +226,14 @@ export class Trainer {
     const hasCkpt = fs.existsSync(ckpt);
     if (hasCkpt && !o.resume)
       throw new LaaError('EINVAL', `${o.outDir} already holds a training checkpoint; pass resume: true to continue it or choose another outDir`);
+    const index = await readPreparedIndex(o.data);
+    if (index.length === 0) throw new LaaError('EINVAL', `Expected prepared frames in ${path.join(o.data, 'index.jsonl')} but it holds none; run laa-native prepare on some videos first`);
+    const records = index.map((r) => ({ image: path.resolve(o.data, r.image), video: r.video, landmarks: Float32Array.from(r.landmarks.flat()) }));
     fs.mkdirSync(o.outDir, { recursive: true });
 
     const native = await callNative(() =>
       binding().NativeTrainer.create({
-        data: o.data, inputSize: o.inputSize, init, initPath, seed: o.seed, rho: o.rho, lr: o.lr,
+        records, inputSize: o.inputSize, init, initPath, seed: o.seed, rho: o.rho, lr: o.lr,
         weightDecay: o.weightDecay, lambdaCls: o.lambda.cls, lambdaHm: o.lambda.hm, lambdaCst: o.lambda.cst,
         device: o.device, threads: o.threads, synthesis: o.synthesis, batchSize: o.batchSize,
         framesPerVideo: o.framesPerVideo, workers: o.workers, precision: o.precision,

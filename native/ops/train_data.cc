@@ -2,10 +2,8 @@
 
 #include <algorithm>
 #include <cmath>
-#include <fstream>
 #include <numeric>
 
-#include <nlohmann/json.hpp>
 #include <opencv2/imgcodecs.hpp>
 #include <opencv2/imgproc.hpp>
 
@@ -20,11 +18,6 @@ namespace {
 constexpr size_t kCacheLimit = size_t(2) << 30;  // decoded crops kept in memory
 constexpr int kAttempts = 4;                     // official: a failing item re-draws another (spec §6.2 step 11)
 constexpr int kBiPartners = 30;                  // spec §6.1: best_match holds the 30 nearest
-
-std::string join_path(const std::string& dir, const std::string& rel) {
-  if (!rel.empty() && rel[0] == '/') return rel;
-  return dir + (dir.empty() || dir.back() == '/' ? "" : "/") + rel;
-}
 
 void shuffle(std::vector<int64_t>& v, synth::Rng& rng) {
   for (int64_t i = int64_t(v.size()) - 1; i > 0; --i) std::swap(v[size_t(i)], v[size_t(rng.randint(0, int(i + 1)))]);
@@ -41,34 +34,6 @@ void normalise_into(const cv::Mat& rgb, float* dst) {
 }
 
 }  // namespace
-
-std::vector<PreparedRecord> read_prepared_index(const std::string& dir) {
-  const std::string path = join_path(dir, "index.jsonl");
-  std::ifstream in(path);
-  if (!in)
-    throw Error(codes::kNotFound, "no prepared index at '" + path + "'; run `laa-native prepare <videos> " + dir + "` first");
-  std::vector<PreparedRecord> out;
-  std::string line;
-  int64_t n = 0;
-  while (std::getline(in, line)) {
-    ++n;
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    try {
-      auto j = nlohmann::json::parse(line);
-      PreparedRecord r;
-      r.image = join_path(dir, j.at("image").get<std::string>());
-      r.video = j.at("video").get<std::string>();
-      const auto& lm = j.at("landmarks");
-      if (!lm.is_array() || lm.size() < 68) throw std::runtime_error("expected 68 landmarks");
-      for (size_t i = 0; i < 68; ++i) r.landmarks.emplace_back(lm[i].at(0).get<float>(), lm[i].at(1).get<float>());
-      out.push_back(std::move(r));
-    } catch (const std::exception& e) {
-      throw Error(codes::kCorrupt, "'" + path + "' line " + std::to_string(n) + ": " + e.what());
-    }
-  }
-  if (out.empty()) throw Error(codes::kArg, "the prepared index '" + path + "' holds no frames");
-  return out;
-}
 
 TrainLoader::TrainLoader(std::vector<PreparedRecord> records, const LoaderOptions& opts)
     : records_(std::move(records)), opts_(opts) {

@@ -26,9 +26,8 @@ struct PreparedRecord {
   std::vector<cv::Point2f> landmarks;  // 68 points, aligned crop coordinates
 };
 
-// Reads <dir>/index.jsonl (one JSON object per line: video, image (relative
-// to dir), landmarks [[x,y]×68]). ENOENT / ECORRUPT (with the line number).
-std::vector<PreparedRecord> read_prepared_index(const std::string& dir);
+// The records come from readPreparedIndex (src/prepare.ts), the one reader of
+// index.jsonl, through the binding.
 
 struct LoaderOptions {
   std::string synthesis = "sbi";  // "sbi" (each item: real + its self-blend) | "bi"
