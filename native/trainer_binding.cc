@@ -1,6 +1,7 @@
 #include "trainer_binding.h"
 
 #include <chrono>
+#include <functional>
 
 #include "addon_data.h"
 #include "laanet/errors.h"
@@ -136,6 +137,13 @@ class StepWorker : public PromiseWorker {
   double data_ms_ = 0, step_ms_ = 0;
 };
 
+// Batches [0, steps) of the pseudo-epoch `epoch` (a fixed, reproducible set), one at a time; the caller holds the run's lock.
+void for_each_fixed_batch(TrainRun& run, int64_t epoch, int64_t steps, const std::function<void(laa::TrainBatch)>& fn) {
+  if (!run.loader) throw laa::Error(laa::codes::kArg, "this trainer has no data");
+  const int64_t n = std::min(steps, run.loader->steps_per_epoch());
+  for (int64_t s = 0; s < n; ++s) fn(run.loader->make_batch(epoch, s));
+}
+
 // Evaluates batches [0, steps) of a fixed pseudo-epoch (synthetic validation pairs).
 class EvalSyntheticWorker : public PromiseWorker {
  public:
@@ -145,17 +153,15 @@ class EvalSyntheticWorker : public PromiseWorker {
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(run_->mutex);
-    if (!run_->loader) throw laa::Error(laa::codes::kArg, "this trainer has no data");
-    const int64_t n = std::min(steps_, run_->loader->steps_per_epoch());
-    for (int64_t s = 0; s < n; ++s) {
-      auto r = run_->trainer->evaluate(run_->loader->make_batch(epoch_, s));
+    for_each_fixed_batch(*run_, epoch_, steps_, [this](laa::TrainBatch b) {
+      auto r = run_->trainer->evaluate(b);
       sum_.total += r.total * double(r.images);
       sum_.cls += r.cls * double(r.images);
       sum_.hm += r.hm * double(r.images);
       sum_.cst += r.cst * double(r.images);
       sum_.accuracy += r.accuracy * double(r.images);
       sum_.images += r.images;
-    }
+    });
     if (sum_.images > 0) {
       const double k = double(sum_.images);
       sum_.total /= k, sum_.cls /= k, sum_.hm /= k, sum_.cst /= k, sum_.accuracy /= k;
@@ -178,10 +184,8 @@ class RecalibrateWorker : public PromiseWorker {
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(run_->mutex);
-    if (!run_->loader) throw laa::Error(laa::codes::kArg, "this trainer has no data");
     std::vector<laa::TrainBatch> batches;
-    const int64_t n = std::min(steps_, run_->loader->steps_per_epoch());
-    for (int64_t s = 0; s < n; ++s) batches.push_back(run_->loader->make_batch(epoch_, s));
+    for_each_fixed_batch(*run_, epoch_, steps_, [&](laa::TrainBatch b) { batches.push_back(std::move(b)); });
     run_->trainer->recalibrate_batchnorm(batches);
   }
   Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
