@@ -12,6 +12,11 @@ import { packageRoot } from './native';
 /** File name of the bundled model inside the package's `models/` folder. */
 export const DEFAULT_MODEL_NAME = 'laa-native-sbi-192';
 
+/** What a user of the bundled model must know (printed by the CLI, shown in reports). */
+export const DEFAULT_MODEL_CAVEAT =
+  'a demo model trained from scratch on a 2-core CPU: it barely separates real from fake (dev-eval video AUC 0.60, ' +
+  'every video scores 0.51-0.54); use an official LAA-Net checkpoint for real verdicts (models/README.md)';
+
 /** Whether the bundled weights are present (a checkout without the release artifact lacks them). */
 export function hasDefaultModel(): boolean {
   return fs.existsSync(path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`));
@@ -38,6 +43,6 @@ export async function loadWeights(weights: string | undefined, threads?: number)
   }
   const net = await LaaNet.load(weights ?? defaultModelPath(), { threads });
   const name = net.info.metadata.model_name ?? path.basename(net.info.source);
-  process.stderr.write(`laa-native: model ${name}${weights ? '' : ' (bundled; see models/README.md)'}\n`);
+  process.stderr.write(`laa-native: model ${name}${name === DEFAULT_MODEL_NAME ? ` (bundled: ${DEFAULT_MODEL_CAVEAT})` : ''}\n`);
   return net;
 }

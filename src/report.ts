@@ -8,6 +8,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameWithFace, ScoreResult } from './detector';
 import { invalidArgument, LaaError } from './errors';
+import { DEFAULT_MODEL_CAVEAT, DEFAULT_MODEL_NAME } from './models';
 import type { ModelInfo } from './laanet';
 import { encodeHeatmapOverlay, type ImageFormat } from './report/encode';
 import { versions } from './versions';
@@ -176,6 +177,7 @@ export async function renderReport(result: ScoreResult, options: ReportOptions =
 </head>
 <body>
 <h1 id="file">${escapeHtml(title)}</h1>
+${r.model.name === DEFAULT_MODEL_NAME ? `<p class="note" id="demo-model">Scored with <b>${DEFAULT_MODEL_NAME}</b>, ${escapeHtml(DEFAULT_MODEL_CAVEAT)}.</p>` : ''}
 ${r.model.untrained ? '<p class="note" id="untrained">These weights are <b>untrained</b> (deterministic fill-rule weights for tests and demos): the score below is meaningless. Score with an official LAA-Net checkpoint for a real verdict.</p>' : ''}
 <p><span id="verdict" class="${r.label}">${r.label.toUpperCase()}</span><span id="score">P(fake) = <b id="score-value" data-score="${r.score}">${fmt(r.score)}</b> at threshold ${escapeHtml(r.threshold)}</span></p>
 <h2>Timeline</h2>

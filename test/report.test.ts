@@ -117,6 +117,13 @@ describe('renderReport', () => {
     expect(html).not.toContain('data:image');
     expect(html).toContain("default-src 'none'");
   });
+
+  it('tells the reader when the bundled demo model scored the file', async () => {
+    expect(await renderReport(result)).not.toContain('id="demo-model"');
+    const html = await renderReport({ ...result, model: { ...result.model, name: 'laa-native-sbi-192', untrained: false } });
+    expect(html).toContain('id="demo-model"');
+    expect(html).toContain('barely separates real from fake');
+  });
 });
 
 describe('laa-native score --report', () => {

@@ -234,7 +234,8 @@ describe('laa-native score (CLI)', () => {
     const line = JSON.parse(r.stdout.trim());
     expect(line).toMatchObject({ file: clip, ok: true, framesSampled: 2, facesFound: 2 });
     expect(line.model).toMatchObject({ name: 'laa-native-sbi-192', untrained: false, inputSize: 192 });
-    expect(r.stderr).toContain('model laa-native-sbi-192 (bundled');
+    expect(r.stderr).toContain('model laa-native-sbi-192 (bundled: a demo model');
+    expect(r.stderr).toContain('barely separates real from fake');
   });
 
   it('uses the untrained fill-rule weights only when asked (--weights untrained) and says so', () => {
