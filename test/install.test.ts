@@ -49,6 +49,32 @@ describe('npm install of the packed tarball', () => {
     expect(where).toContain(path.join('node_modules', 'laa-native', 'prebuilds'));
   });
 
+  it('type-checks for TypeScript users of import and of require (tsc --strict, nodenext)', () => {
+    const src = `const d = await Detector.create({ weights: 'w.safetensors' });
+const r: ScoreResult = await d.scoreVideo('v.mp4', { frames: 4 });
+const p: number = r.score;
+d.dispose();
+export { p };
+`;
+    fs.writeFileSync(path.join(project, 'esm.mts'), `import { Detector, type ScoreResult } from 'laa-native';\n${src}`);
+    fs.writeFileSync(path.join(project, 'cjs.cts'), `import laa = require('laa-native');\ntype ScoreResult = laa.ScoreResult;\nconst { Detector } = laa;\nexport async function main() {\n${src.replace('export { p };', 'return p;')}}\n`);
+    const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
+    const args = ['--noEmit', '--strict', '--module', 'nodenext', '--moduleResolution', 'nodenext', '--target', 'es2022',
+      '--types', 'node', '--typeRoots', path.join(repoRoot, 'node_modules', '@types')];
+    const check = (files: string[]) => {
+      try {
+        execFileSync(path.join(bin, 'node'), [tsc, ...args, ...files], { cwd: project, env, encoding: 'utf8', stdio: 'pipe' });
+        return '';
+      } catch (e) {
+        return String((e as { stdout?: string }).stdout) || String(e);
+      }
+    };
+    expect(check(['esm.mts', 'cjs.cts'])).toBe('');
+    // A wrong use is caught, so the check has teeth.
+    fs.writeFileSync(path.join(project, 'bad.mts'), "import { Detector } from 'laa-native';\nconst s: string = (await Detector.create()).dispose();\nexport { s };\n");
+    expect(check(['bad.mts'])).toMatch(/bad\.mts.*TS2322/);
+  });
+
   it('its install script picked the prebuild; a forced source build without cmake fails with a fix', () => {
     const script = path.join(project, 'node_modules', 'laa-native', 'scripts', 'install.js');
     expect(node([script])).toContain(`using prebuilds/${process.platform}-${process.arch}/laa-native.napi.glibc.node`);

@@ -15,6 +15,12 @@ describe('entry points', () => {
     expect(cjs.split(',')).toEqual(expect.arrayContaining(['LaaNet', 'Detector', 'LaaError', 'readWeights', 'versions']));
   });
 
+  it('has a package.json that publint finds nothing wrong with (exports, types per condition, files)', async () => {
+    const { publint } = await import('publint');
+    const { messages } = await publint({ pkgDir: repoRoot, level: 'suggestion', pack: 'npm' });
+    expect(messages).toEqual([]);
+  }, 120_000);
+
   it('the ESM build is the same object as the CommonJS one (one addon instance)', () => {
     const out = execFileSync(
       process.execPath,
