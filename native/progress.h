@@ -21,8 +21,6 @@ class ProgressReporter {
   ProgressReporter(const ProgressReporter&) = delete;
   ProgressReporter& operator=(const ProgressReporter&) = delete;
 
-  explicit operator bool() const { return bool(fn_); }
-
   void report(std::initializer_list<double> values) {
     if (!fn_) return;
     fn_.NonBlockingCall([args = std::vector<double>(values)](Napi::Env env, Napi::Function fn) {

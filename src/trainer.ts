@@ -65,7 +65,7 @@ export interface TrainerOptions {
   validateSteps?: number;
   device?: Device;
   /**
-   * `float32` (default, as the official code), or `bfloat16`: the forward
+   * `float32` (default; the official code trains in float64), or `bfloat16`: the forward
    * passes under autocast (convolutions and matrix products in bfloat16;
    * weights, gradients, Adam state and losses stay float32). Faster on CPUs
    * with AVX-512 BF16/AMX and on recent GPUs; not bit-identical to float32.
