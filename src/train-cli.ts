@@ -51,6 +51,10 @@ export function addTrainCommand(program: Command): Command {
     .option('--precise-bn-steps <n>', 'after the last epoch, recompute BatchNorm statistics over N batches', num('--precise-bn-steps', true), 0)
     .option('--precision <p>', 'float32 | bfloat16 (autocast forward passes)', 'float32')
     .option('--device <d>', 'cpu | cuda | auto', 'auto')
+    .option('--eval-real <paths...>', 'real files/folders to score after epochs (with --eval-fake): video AUC/AP')
+    .option('--eval-fake <paths...>', 'fake files/folders to score after epochs')
+    .option('--eval-every <n>', 'evaluate every N epochs (and after the last)', num('--eval-every', true), 1)
+    .option('--eval-frames <n>', 'frames per video when evaluating', num('--eval-frames', true), 8)
     .option('--resume', 'continue from the checkpoint in --out')
     .action(async (data: string, o) => {
       const opts: TrainerOptions = {
@@ -60,6 +64,8 @@ export function addTrainCommand(program: Command): Command {
         workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, preciseBnSteps: o.preciseBnSteps, resume: !!o.resume,
         precision: o.precision, device: o.device,
       };
+      if (!o.evalReal !== !o.evalFake) throw new LaaError('EINVAL', 'pass both --eval-real and --eval-fake, or neither');
+      if (o.evalReal) opts.evaluation = { real: o.evalReal, fake: o.evalFake, every: o.evalEvery, frames: o.evalFrames };
       if (o.initWeights && o.initBackbone) throw new LaaError('EINVAL', 'pass either --init-weights or --init-backbone, not both');
       if (o.initWeights) opts.init = { weights: o.initWeights };
       if (o.initBackbone) opts.init = { backbone: o.initBackbone };
@@ -101,6 +107,12 @@ export async function train(opts: TrainerOptions): Promise<void> {
       } else if (ev.type === 'epoch') {
         process.stderr.write(
           `${tty ? '\n' : ''}epoch ${ev.epoch + 1}: loss ${fmt(ev.loss.total)} acc ${(ev.accuracy * 100).toFixed(1)}% in ${duration(ev.seconds)}\n`,
+        );
+      } else if (ev.type === 'evaluation') {
+        const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3));
+        process.stderr.write(
+          `  evaluation: video AUC ${f(ev.video.auc)} AP ${f(ev.video.ap)} (${ev.video.nReal} real, ${ev.video.nFake} fake` +
+            `${ev.failed ? `, ${ev.failed} failed` : ''}); frame AUC ${f(ev.frame.auc)}; ${duration(ev.seconds)}\n`,
         );
       } else if (ev.type === 'eval') {
         process.stderr.write(`  validation: loss ${fmt(ev.loss.total)} acc ${(ev.accuracy * 100).toFixed(1)}%\n`);

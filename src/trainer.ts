@@ -12,6 +12,7 @@ import { AbortError, callNative, DisposedError, LaaError, invalidArgument } from
 import { binding, type NativeStepResult, type NativeTrainer } from './native';
 import type { Device, Tensor } from './laanet';
 import { evaluate, type EvalReport, type EvaluateOptions } from './evaluate';
+import type { BinaryMetrics } from './metrics';
 import { readPreparedIndex } from './prepare';
 
 export type Synthesis = 'sbi' | 'bi';
@@ -71,6 +72,14 @@ export interface TrainerOptions {
    * with AVX-512 BF16/AMX and on recent GPUs; not bit-identical to float32.
    */
   precision?: 'float32' | 'bfloat16';
+  /**
+   * Labelled real and fake files (e.g. a dev set of real videos and deepfakes)
+   * scored with the weights of every `every`-th epoch and of the last one:
+   * `run()` then yields `evaluation` events with video- and frame-level
+   * AUC/AP/accuracy/EER (the `evaluate()` metrics). `frames` per video,
+   * default 8. Not part of the run's configuration: it may change on resume.
+   */
+  evaluation?: { real: string | string[]; fake: string | string[]; every?: number; frames?: number };
 }
 
 export interface LossValues {
@@ -99,6 +108,8 @@ export type TrainEvent =
     }
   | { type: 'epoch'; epoch: number; loss: LossValues; accuracy: number; seconds: number; lr: number }
   | { type: 'eval'; epoch: number; loss: LossValues; accuracy: number }
+  /** `options.evaluation` after epoch `epoch` (0-based) on the weights just written; `failed` files had no face or did not decode. */
+  | { type: 'evaluation'; epoch: number; video: BinaryMetrics; frame: BinaryMetrics; failed: number; seconds: number }
   | { type: 'checkpoint'; epoch: number; step: number; path: string; weights: string; reason: 'epoch' | 'interval' | 'abort' }
   | { type: 'done'; epochs: number; weights: string };
 
@@ -163,8 +174,9 @@ function positiveNumber(name: string, v: unknown, fallback: number, allowZero = 
 export class Trainer {
   #native: NativeTrainer | undefined;
   #running = false;
-  readonly options: Readonly<Required<Omit<TrainerOptions, 'init' | 'lambda' | 'device'>>> & {
+  readonly options: Readonly<Required<Omit<TrainerOptions, 'init' | 'lambda' | 'device' | 'evaluation'>>> & {
     init?: TrainerOptions['init'];
+    evaluation?: { real: string | string[]; fake: string | string[]; every: number; frames: number };
     lambda: { cls: number; hm: number; cst: number };
     device: Device;
   };
@@ -213,6 +225,18 @@ export class Trainer {
       device: opts.device ?? 'auto',
       precision: opts.precision ?? 'float32',
     };
+    if (opts.evaluation !== undefined) {
+      const e = opts.evaluation;
+      const paths = (v: unknown) => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
+      if (!e || typeof e !== 'object' || !paths(e.real) || !paths(e.fake))
+        throw invalidArgument('options.evaluation', '{ real: paths, fake: paths, every?, frames? }', e);
+      o.evaluation = {
+        real: e.real,
+        fake: e.fake,
+        every: positiveInt('options.evaluation.every', e.every, 1),
+        frames: positiveInt('options.evaluation.frames', e.frames, 8),
+      };
+    }
     if (o.precision !== 'float32' && o.precision !== 'bfloat16') throw invalidArgument('options.precision', "'float32' or 'bfloat16'", o.precision);
     let init = 'scratch';
     let initPath = '';
@@ -389,6 +413,12 @@ export class Trainer {
         if (epoch + 1 === o.epochs && o.preciseBnSteps > 0) await callNative(() => n.recalibrateBatchNorm(-2000, o.preciseBnSteps));
         await this.#checkpoint(epoch + 1, 0);
         yield emit({ type: 'checkpoint', epoch: epoch + 1, step: 0, path: this.files.checkpoint, weights: this.files.weights, reason: 'epoch' });
+        const ev = o.evaluation;
+        if (ev && ((epoch + 1) % ev.every === 0 || epoch + 1 === o.epochs)) {
+          // The weights file the checkpoint just wrote; an abort in here loses nothing.
+          const report = await evaluate({ real: ev.real, fake: ev.fake, frames: ev.frames, weights: this.files.weights, threads: o.threads, signal });
+          yield emit({ type: 'evaluation', epoch, video: report.video, frame: report.frame, failed: report.failed.length, seconds: report.elapsedMs / 1000 });
+        }
       }
       yield emit({ type: 'done', epochs: o.epochs, weights: this.files.weights });
     } finally {

@@ -122,6 +122,34 @@ describe('Trainer', () => {
     expect(same('_bn0.running_mean')).toBe(false);
   }, 120_000);
 
+  it('evaluates labelled real and fake files after the chosen epochs, on the weights it just wrote', async () => {
+    const out = path.join(tmp, 'evaluation');
+    const bogus = path.join(tmp, 'not-a-video.mp4');
+    fs.writeFileSync(bogus, 'not a video');
+    const evaluation = { real: [path.join(media, 'talking-head-2.mp4')], fake: [path.join(media, 'obama-720p.jpg'), bogus], every: 2, frames: 2 };
+    const t = await Trainer.create(base(out, { epochs: 3, evaluation }));
+    let events: TrainEvent[];
+    try {
+      events = await collect(t.run());
+    } finally {
+      t.dispose();
+    }
+    const evals = events.filter((e): e is Extract<TrainEvent, { type: 'evaluation' }> => e.type === 'evaluation');
+    expect(evals.map((e) => e.epoch)).toEqual([1, 2]); // every 2nd epoch, and the last
+    for (const e of evals) {
+      expect(e.video).toMatchObject({ n: 2, nReal: 1, nFake: 1 });
+      expect([0, 1]).toContain(e.video.auc); // one real and one fake: the pair is either ordered or not
+      expect(e.frame.nReal).toBe(2);
+      expect(e.failed).toBe(1);
+    }
+    // It follows the epoch's checkpoint and is logged.
+    const i = events.findIndex((e) => e.type === 'evaluation');
+    expect(events[i - 1]).toMatchObject({ type: 'checkpoint', reason: 'epoch', epoch: 2 });
+    const logged = fs.readFileSync(path.join(out, 'log.jsonl'), 'utf8').trim().split('\n').map((l) => JSON.parse(l));
+    expect(logged.filter((e) => e.type === 'evaluation')).toHaveLength(2);
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { evaluation: { real: [], fake: 'f.mp4' } }))).rejects.toMatchObject({ code: 'EINVAL' });
+  }, 300_000);
+
   it('aborts mid-epoch with a checkpoint, and resume ends exactly where an uninterrupted run does', async () => {
     const full = path.join(tmp, 'full');
     const a = await Trainer.create(base(full));
