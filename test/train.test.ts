@@ -6,7 +6,7 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateSynthetic, LaaError, prepare, Trainer, type TrainEvent, type TrainerOptions } from '../src';
+import { evaluateSynthetic, LaaError, prepare, Trainer, versions, type TrainEvent, type TrainerOptions } from '../src';
 import { readSafetensors } from './support/safetensors';
 
 const root = path.resolve(__dirname, '..');
@@ -249,6 +249,17 @@ describe('Trainer', () => {
     expect(r).toMatchObject({ frames: 2, n: 4, nReal: 2, nFake: 2, inputSize: 128 });
     expect(r.auc).toBeGreaterThanOrEqual(0);
     expect(r.auc).toBeLessThanOrEqual(1);
+  }, 120_000);
+
+  it.runIf(!versions().cuda)('refuses device: cuda without CUDA (EDEVICE) and trains on the CPU with auto', async () => {
+    await expect(Trainer.create(base(path.join(tmp, 'cuda'), { device: 'cuda' }))).rejects.toMatchObject({ code: 'EDEVICE' });
+    const t = await Trainer.create(base(path.join(tmp, 'auto'), { device: 'auto' }));
+    try {
+      const r = await t.trainOnBatch(await t.makeBatch(0, 0));
+      expect(Number.isFinite(r.loss.total)).toBe(true);
+    } finally {
+      t.dispose();
+    }
   }, 120_000);
 
   it('rejects bad options and data with typed errors', async () => {
