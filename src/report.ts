@@ -74,7 +74,6 @@ function timelineSvg(r: ScoreResult): string {
   }
   const y = py(r.threshold).toFixed(2);
   out.push(`<line id="threshold-line" x1="${left}" x2="${W - right}" y1="${y}" y2="${y}"/>`);
-  out.push(`<text class="threshold" x="${W - right - 4}" y="${(py(r.threshold) - 5).toFixed(2)}" text-anchor="end">threshold ${escapeHtml(r.threshold)}</text>`);
   const pts = faced.map((f) => `${px(xOf(f)).toFixed(2)},${py(f.score).toFixed(2)}`).join(' ');
   out.push(`<polyline id="timeline-line" points="${pts}"/>`);
   for (const f of faced)
@@ -82,6 +81,9 @@ function timelineSvg(r: ScoreResult): string {
       `<circle class="frame-point${f.score >= r.threshold ? ' fake' : ''}" data-frame="${f.index}" data-score="${f.score}" cx="${px(xOf(f)).toFixed(2)}" cy="${py(f.score).toFixed(2)}" r="4">` +
         `<title>frame ${f.index} (${f.timeSec.toFixed(2)} s): P(fake) ${fmt(f.score)}</title></circle>`,
     );
+  // The label goes on the side of the threshold line where the points are not, drawn last with a halo.
+  const dataAbove = faced.length > 0 && faced.reduce((s, f) => s + f.score, 0) / faced.length >= r.threshold;
+  out.push(`<text class="threshold" x="${W - right - 6}" y="${(py(r.threshold) + (dataAbove ? 16 : -6)).toFixed(2)}" text-anchor="end">threshold ${escapeHtml(r.threshold)}</text>`);
   out.push('</svg>');
   return out.join('\n');
 }
@@ -106,7 +108,7 @@ h1{font-size:20px;word-break:break-all}h2{font-size:16px;margin-top:28px}
 #verdict.fake{background:#c62828}#verdict.real{background:#2e7d32}
 #score{font-size:20px;margin-left:14px}.note{background:#fff3cd;border:1px solid #e0c36b;padding:8px 12px;border-radius:4px}
 svg{max-width:100%;height:auto}.grid{stroke:#e8e8e8}.axis{stroke:#555}.frame{fill:none;stroke:#555}
-.tick,.label,.threshold{font-size:12px;fill:#444}#threshold-line{stroke:#c62828;stroke-dasharray:6 4}
+.tick,.label,.threshold{font-size:12px;fill:#444}.threshold{paint-order:stroke;stroke:#fff;stroke-width:3px}#threshold-line{stroke:#c62828;stroke-dasharray:6 4}
 #timeline-line{fill:none;stroke:#1f77b4;stroke-width:2}.frame-point{fill:#1f77b4}.frame-point.fake{fill:#c62828}
 .noface-marker line{stroke:#999;stroke-dasharray:2 3}.noface-marker text{font-size:13px;fill:#777}
 #crops{display:flex;flex-wrap:wrap;gap:10px}figure{margin:0;width:180px;font-size:12px}figure img{width:180px;height:180px;display:block;border-radius:3px}
