@@ -2,6 +2,7 @@
 
 #include <ATen/CPUGeneratorImpl.h>
 #include <ATen/autocast_mode.h>
+#include <torch/version.h>
 
 #include <cmath>
 #include <set>
@@ -148,35 +149,46 @@ void Trainer::set_backbone_frozen(bool frozen) {
 }
 
 namespace {
+// LibTorch 2.4 replaced the per-backend autocast setters by ones taking the device type.
+#if TORCH_VERSION_MAJOR > 2 || (TORCH_VERSION_MAJOR == 2 && TORCH_VERSION_MINOR >= 4)
+bool autocast_enabled(bool cuda) { return at::autocast::is_autocast_enabled(cuda ? at::kCUDA : at::kCPU); }
+at::ScalarType autocast_dtype(bool cuda) { return at::autocast::get_autocast_dtype(cuda ? at::kCUDA : at::kCPU); }
+void set_autocast(bool cuda, bool on, at::ScalarType dtype) {
+  at::autocast::set_autocast_dtype(cuda ? at::kCUDA : at::kCPU, dtype);
+  at::autocast::set_autocast_enabled(cuda ? at::kCUDA : at::kCPU, on);
+}
+#else
+bool autocast_enabled(bool cuda) { return cuda ? at::autocast::is_enabled() : at::autocast::is_cpu_enabled(); }
+at::ScalarType autocast_dtype(bool cuda) {
+  return cuda ? at::autocast::get_autocast_gpu_dtype() : at::autocast::get_autocast_cpu_dtype();
+}
+void set_autocast(bool cuda, bool on, at::ScalarType dtype) {
+  if (cuda) {
+    at::autocast::set_autocast_gpu_dtype(dtype);
+    at::autocast::set_enabled(on);
+  } else {
+    at::autocast::set_autocast_cpu_dtype(dtype);
+    at::autocast::set_cpu_enabled(on);
+  }
+}
+#endif
+
 // Autocast is thread-local state of the calling thread (the compute thread);
 // the scope restores it so inference on the same thread stays float32.
+// bfloat16 on CUDA too: unlike float16 it needs no loss scaling.
 class AutocastScope {
  public:
   AutocastScope(bool on, bool cuda) : on_(on), cuda_(cuda) {
     if (!on_) return;
-    if (cuda_) {
-      prev_ = at::autocast::is_enabled();
-      prev_dtype_ = at::autocast::get_autocast_gpu_dtype();
-      at::autocast::set_autocast_gpu_dtype(at::kBFloat16);  // no loss scaling needed, unlike float16
-      at::autocast::set_enabled(true);
-    } else {
-      prev_ = at::autocast::is_cpu_enabled();
-      prev_dtype_ = at::autocast::get_autocast_cpu_dtype();
-      at::autocast::set_autocast_cpu_dtype(at::kBFloat16);
-      at::autocast::set_cpu_enabled(true);
-    }
+    prev_ = autocast_enabled(cuda_);
+    prev_dtype_ = autocast_dtype(cuda_);
+    set_autocast(cuda_, true, at::kBFloat16);
     at::autocast::increment_nesting();
   }
   ~AutocastScope() {
     if (!on_) return;
     if (at::autocast::decrement_nesting() == 0) at::autocast::clear_cache();
-    if (cuda_) {
-      at::autocast::set_enabled(prev_);
-      at::autocast::set_autocast_gpu_dtype(prev_dtype_);
-    } else {
-      at::autocast::set_cpu_enabled(prev_);
-      at::autocast::set_autocast_cpu_dtype(prev_dtype_);
-    }
+    set_autocast(cuda_, prev_, prev_dtype_);
   }
   AutocastScope(const AutocastScope&) = delete;
   AutocastScope& operator=(const AutocastScope&) = delete;

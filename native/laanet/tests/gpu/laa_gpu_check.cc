@@ -32,6 +32,7 @@
 #include "laanet/fused.h"
 #include "laanet/model.h"
 #include "laanet/safetensors.h"
+#include "laanet/trainer.h"
 
 namespace {
 
@@ -273,6 +274,45 @@ void training_timings(bool quick) {
 #endif
 }
 
+// 5. The Trainer itself (SAM step, losses, autocast) on `device`, float32 and
+// bfloat16: on one fixed synthetic batch the loss must stay finite and fall;
+// on CUDA also the time of a SAM step at 384², batch 16 (two passes + Adam).
+void trainer_check(const std::string& device, bool timings) {
+  const int64_t size = timings ? 384 : 128, n = timings ? 16 : 4, t = size / 4;
+  torch::manual_seed(5);
+  laa::TrainBatch b;
+  b.input = torch::rand({n, 3, size, size}) * 2 - 1;
+  b.heatmap = torch::zeros({n, 1, t, t});
+  b.consistency = torch::zeros({n, 1, t, t});
+  b.labels = torch::zeros({n, 1});
+  for (int64_t i = 1; i < n; i += 2) {  // odd items "fake": a peak and a square blended region
+    b.labels[i][0] = 1;
+    b.heatmap[i][0][t / 2][t / 2] = 1;
+    b.consistency[i][0].slice(0, t / 4, 3 * t / 4).slice(1, t / 4, 3 * t / 4).fill_(1);
+  }
+  std::printf("trainer on %s, %lldx%lld, batch %lld\n", device.c_str(), (long long)size, (long long)size, (long long)n);
+  for (const std::string precision : {"float32", "bfloat16"}) {
+    laa::TrainerOptions o;
+    o.input_size = size;
+    o.device = device;
+    o.precision = precision;
+    o.adam.lr = 1e-3;
+    laa::Trainer trainer(o);
+    std::vector<double> losses;
+    for (int s = 0; s < 6; ++s) losses.push_back(trainer.step(b).total);
+    bool ok = true;
+    for (double l : losses) ok = ok && std::isfinite(l);
+    ok = ok && losses.back() < losses.front();
+    g_failed = g_failed || !ok;
+    std::printf("  %-9s loss %.4f -> %.4f over 6 SAM steps  %s\n", precision.c_str(), losses.front(), losses.back(),
+                ok ? "ok" : "FAIL");
+    record("{\"kind\":\"trainer\",\"device\":\"" + device + "\",\"precision\":\"" + precision +
+           "\",\"first\":" + num(losses.front()) + ",\"last\":" + num(losses.back()) + ",\"ok\":" +
+           (ok ? "true" : "false") + "}");
+    if (timings) record_time("trainer SAM step", precision, n, time_ms([&] { trainer.step(b); }, 1, 3));
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -314,6 +354,7 @@ int main(int argc, char** argv) {
   section("parity float32", [&] { parity(ref, device, "float32"); });
   section("parity float64", [&] { parity(ref, device, "float64"); });
   section("upsample", [&] { upsample_check(device); });
+  section("trainer", [&] { trainer_check(device, cuda.available); });
   if (cuda.available) {
     section("reduced precision", [&] { low_precision(ref, device); });
     section("inference timings", [&] { inference_timings(quick); });
