@@ -19,12 +19,16 @@ export const DEFAULT_MODEL_CAVEAT =
 
 /** Whether the bundled weights are present (a checkout without the release artifact lacks them). */
 export function hasDefaultModel(): boolean {
-  return fs.existsSync(path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`));
+  return fs.existsSync(bundledFile());
+}
+
+function bundledFile(): string {
+  return path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`);
 }
 
 /** Absolute path of the bundled weights (safetensors). */
 export function defaultModelPath(): string {
-  const file = path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`);
+  const file = bundledFile();
   if (!fs.existsSync(file))
     throw new LaaError(
       'ENOENT',
