@@ -313,6 +313,8 @@ Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
   l.workers = int(num(o, "workers", 1));
   l.prefetch = int(num(o, "prefetch", 2));
   l.augment = !o.Has("augment") || o.Get("augment").ToBoolean();
+  l.gain_start = num(o, "artifactGain", 1);
+  l.gain_epochs = int64_t(num(o, "artifactGainEpochs", 0));
   return PromiseWorker::start(new CreateWorker(info.Env(), t, records_from_js(info.Env(), o.Get("records")), l));
 }
 
@@ -434,14 +436,12 @@ class SamLinearWorker : public PromiseWorker {
     auto x = x_.to(torch::kFloat64), y = y_.to(torch::kFloat64).reshape({-1});
     laa::SamAdam opt({w}, {"w"}, rho_, a_);
     auto loss = [&] { return (torch::matmul(x, w) - y).pow(2).mean(); };
-    for (int s = 0; s < steps_; ++s) {
-      opt.zero_grad();
-      loss().backward();
-      opt.first_step();
-      opt.zero_grad();
-      loss().backward();
-      opt.second_step();
-    }
+    for (int s = 0; s < steps_; ++s)
+      opt.step([&](bool) {
+        auto l = loss();
+        l.backward();
+        return l.item<double>();
+      });
     out_ = w.detach();
   }
   Napi::Value Result(Napi::Env env) override { return tensor_to_js(env, out_); }

@@ -43,6 +43,9 @@ export function addTrainCommand(program: Command): Command {
     .option('--lambda-cls <x>', 'classification loss weight', num('--lambda-cls', false), 1)
     .option('--init-weights <file>', 'start from LAA-Net weights (fine-tuning)')
     .option('--init-backbone <file>', 'start from EfficientNet-B4 weights (lukemelas names)')
+    .option('--artifact-gain <x>', 'curriculum: amplify SBI artifacts ×x at epoch 0, falling to ×1 (with --artifact-gain-epochs)', num('--artifact-gain', false), 1)
+    .option('--artifact-gain-epochs <n>', 'epochs over which the artifact gain falls to 1 (0: off)', num('--artifact-gain-epochs', true), 0)
+    .option('--rho <x>', 'SAM neighbourhood size (0: plain Adam, one pass per step)', num('--rho', false), 0.05)
     .option('--seed <n>', 'seed', num('--seed', true), 317)
     .option('--threads <n>', 'LibTorch threads', num('--threads', true))
     .option('--workers <n>', 'synthesis threads', num('--workers', true), 1)
@@ -60,9 +63,9 @@ export function addTrainCommand(program: Command): Command {
       const opts: TrainerOptions = {
         data, outDir: o.out, synthesis: o.synthesis, epochs: o.epochs, batchSize: o.batchSize,
         framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, lr: o.lr, freezeEpochs: o.freezeEpochs,
-        lambda: { hm: o.lambdaHm, cst: o.lambdaCst, cls: o.lambdaCls }, seed: o.seed, threads: o.threads,
+        lambda: { hm: o.lambdaHm, cst: o.lambdaCst, cls: o.lambdaCls }, seed: o.seed, rho: o.rho, threads: o.threads,
         workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, preciseBnSteps: o.preciseBnSteps, resume: !!o.resume,
-        precision: o.precision, device: o.device,
+        precision: o.precision, device: o.device, artifactGain: { start: o.artifactGain, epochs: o.artifactGainEpochs },
       };
       if (!o.evalReal !== !o.evalFake) throw new LaaError('EINVAL', 'pass both --eval-real and --eval-fake, or neither');
       if (o.evalReal) opts.evaluation = { real: o.evalReal, fake: o.evalFake, every: o.evalEvery, frames: o.evalFrames };
@@ -87,7 +90,9 @@ export async function train(opts: TrainerOptions): Promise<void> {
   const { epoch: e0, step: s0 } = trainer.position;
   process.stderr.write(
     `laa-native train: ${trainer.stepsPerEpoch} steps/epoch, ${trainer.options.epochs} epochs, input ${trainer.options.inputSize}, ` +
-      `${trainer.options.synthesis.toUpperCase()}${e0 || s0 ? `, resuming at epoch ${e0} step ${s0}` : ''}\n`,
+      `${trainer.options.synthesis.toUpperCase()}` +
+      (trainer.options.artifactGain.epochs > 0 ? ` (artifacts ×${trainer.options.artifactGain.start} → ×1 over ${trainer.options.artifactGain.epochs} epochs)` : '') +
+      `${trainer.options.rho === 0 ? ', Adam (no SAM)' : ''}${e0 || s0 ? `, resuming at epoch ${e0} step ${s0}` : ''}\n`,
   );
   const started = Date.now();
   let done = 0;

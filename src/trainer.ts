@@ -38,7 +38,7 @@ export interface TrainerOptions {
   lrBooster?: number;
   /** Adam's L2 weight decay. Default 1e-4. */
   weightDecay?: number;
-  /** SAM neighbourhood size ρ. Default 0.05. */
+  /** SAM neighbourhood size ρ. Default 0.05. 0 turns SAM off: plain Adam, one forward/backward per step (half the cost). */
   rho?: number;
   /** Loss weights λ. Default cls 1, hm 10, cst 100 (the paper's). */
   lambda?: { cls?: number; hm?: number; cst?: number };
@@ -72,6 +72,14 @@ export interface TrainerOptions {
    * with AVX-512 BF16/AMX and on recent GPUs; not bit-identical to float32.
    */
   precision?: 'float32' | 'bfloat16';
+  /**
+   * Artifact-gain curriculum (SBI only; not in the official recipe): each fake's
+   * difference from its real is amplified ×`start` at epoch 0, the gain falling
+   * linearly to ×1 at epoch `epochs`; plain SBI after. A network trained from
+   * scratch learns amplified blends within ~50 steps but plain SBI not in
+   * thousands (models/README.md); the curriculum bridges the two. Default off.
+   */
+  artifactGain?: { start: number; epochs: number };
   /**
    * Labelled real and fake files (e.g. a dev set of real videos and deepfakes)
    * scored with the weights of every `every`-th epoch and of the last one:
@@ -146,6 +154,7 @@ interface RunConfig {
   lambda: { cls: number; hm: number; cst: number };
   freezeEpochs: number;
   precision: 'float32' | 'bfloat16';
+  artifactGain: { start: number; epochs: number };
 }
 
 const CHECKPOINT = 'checkpoint.safetensors';
@@ -224,7 +233,13 @@ export class Trainer {
       preciseBnSteps: positiveInt('options.preciseBnSteps', opts.preciseBnSteps, 0, 0),
       device: opts.device ?? 'auto',
       precision: opts.precision ?? 'float32',
+      artifactGain: {
+        start: positiveNumber('options.artifactGain.start', opts.artifactGain?.start, 1),
+        epochs: positiveInt('options.artifactGain.epochs', opts.artifactGain?.epochs, 0, 0),
+      },
     };
+    if (o.artifactGain.start < 1) throw invalidArgument('options.artifactGain.start', 'a gain ≥ 1', o.artifactGain.start);
+    if (o.artifactGain.epochs > 0 && o.synthesis !== 'sbi') throw invalidArgument('options.artifactGain', "synthesis 'sbi' (BI has no pixel-aligned real)", o.synthesis);
     if (opts.evaluation !== undefined) {
       const e = opts.evaluation;
       const paths = (v: unknown) => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
@@ -261,6 +276,7 @@ export class Trainer {
         weightDecay: o.weightDecay, lambdaCls: o.lambda.cls, lambdaHm: o.lambda.hm, lambdaCst: o.lambda.cst,
         device: o.device, threads: o.threads, synthesis: o.synthesis, batchSize: o.batchSize,
         framesPerVideo: o.framesPerVideo, workers: o.workers, precision: o.precision,
+        artifactGain: o.artifactGain.start, artifactGainEpochs: o.artifactGain.epochs,
       }),
     );
     const trainer = new Trainer(native, o);
@@ -292,14 +308,15 @@ export class Trainer {
     return {
       synthesis: o.synthesis, batchSize: o.batchSize, framesPerVideo: o.framesPerVideo, inputSize: o.inputSize,
       seed: o.seed, lr: o.lr, lrBooster: o.lrBooster, weightDecay: o.weightDecay, rho: o.rho, lambda: o.lambda,
-      freezeEpochs: o.freezeEpochs, precision: o.precision,
+      freezeEpochs: o.freezeEpochs, precision: o.precision, artifactGain: o.artifactGain,
     };
   }
 
   #checkCompatible(meta: Record<string, string>): void {
     let saved: RunConfig;
     try {
-      saved = { precision: 'float32', ...JSON.parse(meta.config ?? '') };  // checkpoints from before the option
+      // Checkpoints from before these options: float32, no curriculum.
+      saved = { precision: 'float32', artifactGain: { start: 1, epochs: 0 }, ...JSON.parse(meta.config ?? '') };
     } catch {
       throw new LaaError('ECORRUPT', `${this.files.checkpoint} has no readable run configuration`);
     }

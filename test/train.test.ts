@@ -81,6 +81,77 @@ describe('Trainer', () => {
     }
   }, 120_000);
 
+  it('trains with plain Adam when rho is 0 (one pass per step) and still learns', async () => {
+    // Create each just before its step: creation seeds LibTorch's global RNG, so
+    // both start from the same weights and draw the same dropout masks.
+    const sam = await Trainer.create(base(path.join(tmp, 'rho-sam'), { lr: 1e-3 }));
+    const batch = await sam.makeBatch(0, 0);
+    const s1 = await sam.trainOnBatch(batch);
+    const s2 = await sam.trainOnBatch(batch);
+    sam.dispose();
+    const adam = await Trainer.create(base(path.join(tmp, 'rho-0'), { lr: 1e-3, rho: 0 }));
+    try {
+      expect(adam.options.rho).toBe(0);
+      // Same first pass: the reported losses agree; the updates do not.
+      const a1 = await adam.trainOnBatch(batch);
+      expect(a1.loss.total).toBe(s1.loss.total);
+      expect(a1.gradNorm).toBe(s1.gradNorm);
+      const a2 = await adam.trainOnBatch(batch);
+      expect(a2.loss.total).not.toBe(s2.loss.total);
+      const losses = [a1.loss.total, a2.loss.total];
+      for (let i = 0; i < 6; i++) losses.push((await adam.trainOnBatch(batch)).loss.total);
+      expect(Math.min(...losses.slice(-3))).toBeLessThan(losses[0] * 0.8);
+    } finally {
+      adam.dispose();
+    }
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { rho: -1 }))).rejects.toMatchObject({ code: 'EINVAL' });
+  }, 120_000);
+
+  it('amplifies SBI artifacts by the curriculum gain, reals untouched, plain SBI after its epochs', async () => {
+    const plain = await Trainer.create(base(path.join(tmp, 'gain-0'), { epochs: 4 }));
+    const gain = await Trainer.create(base(path.join(tmp, 'gain-4'), { epochs: 4, artifactGain: { start: 4, epochs: 2 } }));
+    try {
+      const per = 3 * 128 * 128;
+      const l1 = (x: Float32Array, i: number, y: Float32Array, j: number) => {
+        let d = 0;
+        for (let q = 0; q < per; q++) d += Math.abs(x[i * per + q] - y[j * per + q]);
+        return d;
+      };
+      /** For each item: how far the curriculum moved it, and for fakes |gained fake − real| / |fake − real|. */
+      const diffs = async (epoch: number) => {
+        const [a, b] = [await plain.makeBatch(epoch, 0), await gain.makeBatch(epoch, 0)];
+        const labels = Array.from(a.labels.data);
+        expect(Array.from(b.labels.data)).toEqual(labels); // same draw, same pairs, same order
+        const reals = labels.flatMap((l, i) => (l === 0 ? [i] : []));
+        const real: number[] = [];
+        const fake: number[] = [];
+        const ratio: number[] = [];
+        labels.forEach((l, i) => {
+          (l === 1 ? fake : real).push(l1(a.input.data, i, b.input.data, i));
+          if (l !== 1) return;
+          const r = reals.reduce((best, k) => (l1(a.input.data, i, a.input.data, k) < l1(a.input.data, i, a.input.data, best) ? k : best));
+          ratio.push(l1(b.input.data, i, a.input.data, r) / l1(a.input.data, i, a.input.data, r));
+        });
+        return { real, fake, ratio };
+      };
+      const e0 = await diffs(0);
+      expect(e0.real.every((d) => d === 0)).toBe(true);
+      expect(e0.fake.every((d) => d > 0)).toBe(true);
+      // ×4 of the same difference (less where pixels saturate at 0 or 255)
+      for (const r of e0.ratio) {
+        expect(r).toBeGreaterThan(2.5);
+        expect(r).toBeLessThan(4.05);
+      }
+      const e2 = await diffs(2); // the curriculum is over: plain SBI
+      expect([...e2.real, ...e2.fake].every((d) => d === 0)).toBe(true);
+    } finally {
+      plain.dispose();
+      gain.dispose();
+    }
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { artifactGain: { start: 0.5, epochs: 2 } }))).rejects.toMatchObject({ code: 'EINVAL' });
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { synthesis: 'bi', artifactGain: { start: 4, epochs: 2 } }))).rejects.toMatchObject({ code: 'EINVAL' });
+  }, 120_000);
+
   it('trains with bfloat16 autocast: float32 losses to bfloat16 precision, and it learns', async () => {
     const a = await Trainer.create(base(path.join(tmp, 'f32')));
     const b = await Trainer.create(base(path.join(tmp, 'bf16'), { precision: 'bfloat16', lr: 1e-3 }));

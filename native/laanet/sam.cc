@@ -18,13 +18,21 @@ SamAdam::SamAdam(std::vector<torch::Tensor> params, std::vector<std::string> nam
   }
 }
 
-double SamAdam::first_step() {
+double SamAdam::grad_norm() const {
   torch::NoGradGuard no_grad;
   std::vector<torch::Tensor> norms;
-  for (auto& s : slots_)
+  for (const auto& s : slots_)
     if (s.param.grad().defined()) norms.push_back(s.param.grad().norm(2));
   if (norms.empty()) return 0;
-  const double g = torch::stack(norms).norm(2).item<double>();
+  return torch::stack(norms).norm(2).item<double>();
+}
+
+double SamAdam::first_step() {
+  torch::NoGradGuard no_grad;
+  bool any = false;
+  for (const auto& s : slots_) any = any || s.param.grad().defined();
+  if (!any) return 0;
+  const double g = grad_norm();
   if (!std::isfinite(g)) {
     for (auto& s : slots_) s.e_w = torch::Tensor();
     return g;
@@ -65,6 +73,40 @@ void SamAdam::second_step() {
     auto denom = (s.exp_avg_sq.sqrt() / std::sqrt(bc2)).add_(adam_.eps);
     s.param.addcdiv_(s.exp_avg, denom, -adam_.lr / bc1);
   }
+}
+
+SamAdam::StepOutcome SamAdam::step(const std::function<double(bool first)>& pass) {
+  StepOutcome r;
+  zero_grad();
+  if (!std::isfinite(pass(true))) {
+    zero_grad();
+    r.skipped = true;
+    return r;
+  }
+  if (rho_ == 0) {
+    r.grad_norm = grad_norm();
+    if (!std::isfinite(r.grad_norm)) {
+      zero_grad();
+      r.skipped = true;
+      return r;
+    }
+  } else {
+    r.grad_norm = first_step();  // ascend to w + e(w)
+    zero_grad();
+    if (!std::isfinite(r.grad_norm)) {  // nothing moved
+      r.skipped = true;
+      return r;
+    }
+    if (!std::isfinite(pass(false))) {
+      restore();
+      zero_grad();
+      r.skipped = true;
+      return r;
+    }
+  }
+  second_step();  // back to w, Adam with the (sharpness-aware) gradient
+  zero_grad();
+  return r;
 }
 
 void SamAdam::restore() {

@@ -4,6 +4,7 @@
 // decay (added to the gradient, not AdamW).
 #pragma once
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -27,13 +28,28 @@ class SamAdam {
   // SAM ascent: with g = ‖(‖∇p‖₂)_p‖₂ over the parameters that have a gradient,
   // e_p = ∇p·ρ/(g + 1e-12) and p ← p + e_p. Returns g.
   double first_step();
+  // g alone, without moving anything (plain Adam when ρ = 0).
+  double grad_norm() const;
   // A non-finite g leaves the parameters untouched (the caller skips the step).
-  // p ← p − e_p, then one Adam step with the gradients of the second pass.
+  // p ← p − e_p, then one Adam step with the current gradients (the second
+  // pass's; with no first_step, a plain Adam step).
   void second_step();
   // p ← p − e_p without an update (the second pass went non-finite).
   void restore();
   // Zeroes the gradients (keeps them defined, like PyTorch 1.8's zero_grad()).
   void zero_grad();
+
+  // One whole optimiser step (spec §5). `pass(first)` runs a forward pass,
+  // back-propagates its loss if it is finite, and returns the loss value; it
+  // runs at w (first = true) and, unless ρ = 0, again at w + e(w). With ρ = 0
+  // the ascent is zero, so the second pass would repeat the first: plain Adam
+  // on the first gradient, at half the cost. A non-finite loss or gradient
+  // norm leaves the parameters as they were (skipped).
+  struct StepOutcome {
+    double grad_norm = 0;
+    bool skipped = false;
+  };
+  StepOutcome step(const std::function<double(bool first)>& pass);
 
   void set_lr(double lr) { adam_.lr = lr; }
   double lr() const { return adam_.lr; }

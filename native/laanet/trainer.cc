@@ -250,36 +250,18 @@ StepResult Trainer::step(const TrainBatch& b) {
   apply_threads(opts_.threads);
   net_->train();
   StepResult r;
-  torch::Tensor logits;
-  opt_->zero_grad();
-  // spec §5 SAM step 1: first forward/backward at w.
-  auto l1 = run(b, &logits);
-  record(r, l1, logits, b);
-  if (!std::isfinite(r.total)) {
-    opt_->zero_grad();
-    r.skipped = true;
-    return r;
-  }
-  l1.total.backward();
-  l1 = LossTerms();  // free the first graph before the second pass
-  // Step 2: ascend to w + e(w).
-  r.grad_norm = opt_->first_step();
-  opt_->zero_grad();
-  if (!std::isfinite(r.grad_norm)) {  // nothing moved; skip rather than poison the weights
-    r.skipped = true;
-    return r;
-  }
-  // Step 3: second forward/backward on the same batch (fresh dropout masks).
-  auto l2 = run(b, nullptr);
-  if (!std::isfinite(l2.total.item<double>())) {
-    opt_->restore();
-    r.skipped = true;
-    return r;
-  }
-  l2.total.backward();
-  // Step 4: back to w, Adam with the sharpness-aware gradient.
-  opt_->second_step();
-  opt_->zero_grad();
+  // spec §5: the first pass at w gives the reported losses and accuracy; the
+  // second (fresh dropout masks) at w + e(w) gives the gradient Adam uses.
+  auto outcome = opt_->step([&](bool first) {
+    torch::Tensor logits;
+    auto l = run(b, first ? &logits : nullptr);
+    if (first) record(r, l, logits, b);
+    const double total = first ? r.total : l.total.item<double>();
+    if (std::isfinite(total)) l.total.backward();
+    return total;
+  });
+  r.grad_norm = outcome.grad_norm;
+  r.skipped = outcome.skipped;
   return r;
 }
 

@@ -41,6 +41,10 @@ TrainLoader::TrainLoader(std::vector<PreparedRecord> records, const LoaderOption
     throw Error(codes::kArg, "Expected synthesis 'sbi' or 'bi' but received '" + opts_.synthesis + "'");
   if (opts_.batch_items < 1 || opts_.frames_per_video < 1 || opts_.workers < 1 || opts_.prefetch < 1)
     throw Error(codes::kArg, "batch size, frames per video, workers and prefetch must be at least 1");
+  if (!(opts_.gain_start >= 1) || opts_.gain_epochs < 0 || (opts_.gain_epochs > 0 && opts_.synthesis != "sbi"))
+    throw Error(codes::kArg, "the artifact gain must be ≥ 1 over ≥ 0 epochs, and SBI only (received ×" +
+                                 std::to_string(opts_.gain_start) + " over " + std::to_string(opts_.gain_epochs) +
+                                 " epochs, synthesis '" + opts_.synthesis + "')");
   std::map<std::string, std::vector<int64_t>> videos;  // sorted ids: the draw does not depend on file order
   for (int64_t i = 0; i < int64_t(records_.size()); ++i) videos[records_[size_t(i)].video].push_back(i);
   for (auto& kv : videos) by_video_.push_back(std::move(kv.second));
@@ -108,7 +112,26 @@ cv::Mat TrainLoader::image(int64_t record) {
   return rgb;
 }
 
+double artifact_gain(const LoaderOptions& o, int64_t epoch) {
+  if (o.gain_epochs <= 0 || epoch >= o.gain_epochs) return 1;
+  return o.gain_start + (1 - o.gain_start) * double(epoch) / double(o.gain_epochs);
+}
+
+namespace {
+// fake ← real + gain·(fake − real), saturated to uint8. The pair is pixel-aligned
+// (same geometry and colour jitter), so the amplified difference is exactly the
+// blend's: a stronger version of the same artifact, in the same place.
+void amplify_artifact(const cv::Mat& real, cv::Mat& fake, double gain) {
+  cv::Mat r, f;
+  real.convertTo(r, CV_32F);
+  fake.convertTo(f, CV_32F);
+  cv::Mat out = r + (f - r) * gain;
+  out.convertTo(fake, CV_8U);  // saturate_cast rounds and clamps to [0, 255]
+}
+}  // namespace
+
 TrainBatch TrainLoader::build(int64_t epoch, int64_t step, const std::vector<int64_t>& order) {
+  const double gain = artifact_gain(opts_, epoch);
   synth::PairOptions po;
   po.input_size = int(opts_.input_size);
   po.target_size = int(opts_.input_size / 4);
@@ -127,6 +150,7 @@ TrainBatch TrainLoader::build(int64_t epoch, int64_t step, const std::vector<int
         const auto& r = records_[size_t(rec)];
         if (opts_.synthesis == "sbi") {
           auto pair = synth::make_sbi_pair(image(rec), r.landmarks, rng, po);
+          if (gain != 1) amplify_artifact(pair.real, pair.fake, gain);
           images.push_back(pair.real);
           boundaries.push_back(pair.boundary_real);
           labels.push_back(0);

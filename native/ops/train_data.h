@@ -38,7 +38,15 @@ struct LoaderOptions {
   int workers = 1;
   int prefetch = 2;               // batches made ahead of the one in use
   bool augment = true;            // train-time hflip / geometry / colour
+  // Artifact-gain curriculum (not in the official recipe; SBI only): each
+  // fake's difference from its real is amplified ×gain_start at epoch 0, the
+  // gain falling linearly to ×1 at gain_epochs; plain SBI from then on.
+  double gain_start = 1;
+  int64_t gain_epochs = 0;
 };
+
+// The curriculum's gain for an epoch (1 outside it).
+double artifact_gain(const LoaderOptions& o, int64_t epoch);
 
 class TrainLoader {
  public:
