@@ -3,6 +3,7 @@
 //     images at 384² float32, per image, against one forward+backward of
 //     torchvision's EfficientNet-B4 per image (the yardstick); goal < 2.5×;
 //   - the same SAM step with bfloat16 autocast (precision: 'bfloat16');
+//   - a plain Adam step (rho: 0, one forward/backward pass) in float32;
 //   - peak resident memory of the training process (each precision in its own process);
 //   - the SBI synthesis rate (bench/synthesis.mjs, one core).
 // Usage: npm run bench:train [-- --size 384 --batch 8 --threads 2]
@@ -23,6 +24,7 @@ const threads = arg('threads', 2);
 const steps = arg('steps', 2);
 const precisionArg = process.argv.indexOf('--precision');
 const precision = precisionArg > 0 ? process.argv[precisionArg + 1] : 'float32';
+const rho = arg('rho', 0.05);
 const tmp = path.join(root, 'bench', '.tmp', 'train');
 
 if (process.argv.includes('--child')) {
@@ -35,7 +37,7 @@ if (process.argv.includes('--child')) {
     await prepare({ input, output: data, framesPerVideo: 16 });
   }
   fs.rmSync(path.join(tmp, 'out'), { recursive: true, force: true });
-  const t = await Trainer.create({ data, outDir: path.join(tmp, 'out'), inputSize: size, batchSize: items, framesPerVideo: 16, epochs: 1, freezeEpochs: 0, threads, precision });
+  const t = await Trainer.create({ data, outDir: path.join(tmp, 'out'), inputSize: size, batchSize: items, framesPerVideo: 16, epochs: 1, freezeEpochs: 0, threads, precision, rho });
   const batch = await t.makeBatch(0, 0);
   await t.trainOnBatch(batch); // warm-up: oneDNN primitives, allocator
   const ms = [];
@@ -51,8 +53,8 @@ if (process.argv.includes('--child')) {
   process.exit(0);
 }
 
-function child(p) {
-  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', String(size), '--batch', String(items), '--threads', String(threads), '--steps', String(steps), '--precision', p], { encoding: 'utf8' });
+function child(p, rhoValue = 0.05) {
+  const r = spawnSync(process.execPath, [fileURLToPath(import.meta.url), '--child', '--size', String(size), '--batch', String(items), '--threads', String(threads), '--steps', String(steps), '--precision', p, '--rho', String(rhoValue)], { encoding: 'utf8' });
   if (r.status !== 0) throw new Error(r.stderr);
   return JSON.parse(r.stdout.trim().split('\n').at(-1));
 }
@@ -63,6 +65,7 @@ function yardstick() {
 const y1 = yardstick();
 const sam = child('float32');
 const bf16 = child('bfloat16');
+const adam = child('float32', 0);
 const y2 = yardstick();
 const yard = Math.min(y1.msPerImage, y2.msPerImage); // drift favours the yardstick
 const perImage = sam.msPerStep / sam.images;
@@ -76,5 +79,9 @@ console.log(`with precision: 'bfloat16' (autocast; not the official float32 reci
 console.log(`  laa-native SAM step (2× fwd+bwd):      ${bfImage.toFixed(0)} ms/image  (${(bf16.msPerStep / 1000).toFixed(1)} s/step), ${(perImage / bfImage).toFixed(2)}× faster than float32`);
 console.log(`  ratio SAM step / yardstick (float32):  ${(bfImage / yard).toFixed(2)}×`);
 console.log(`  peak RSS of the training process:      ${(bf16.peakRssMB / 1024).toFixed(2)} GB`);
+const adamImage = adam.msPerStep / adam.images;
+console.log(`with rho: 0 (plain Adam, no SAM; not the official recipe), float32`);
+console.log(`  laa-native Adam step (1× fwd+bwd):     ${adamImage.toFixed(0)} ms/image  (${(adam.msPerStep / 1000).toFixed(1)} s/step), ${(perImage / adamImage).toFixed(2)}× faster than the SAM step`);
+console.log(`  ratio Adam step / yardstick:           ${(adamImage / yard).toFixed(2)}×`);
 const synth = spawnSync(process.execPath, [path.join(here, 'synthesis.mjs')], { encoding: 'utf8', env: { ...process.env, N: '100' } });
 console.log('\nSBI synthesis (bench/synthesis.mjs):\n' + synth.stdout.trim());
