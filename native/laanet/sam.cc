@@ -29,10 +29,7 @@ double SamAdam::grad_norm() const {
 
 double SamAdam::first_step() {
   torch::NoGradGuard no_grad;
-  bool any = false;
-  for (const auto& s : slots_) any = any || s.param.grad().defined();
-  if (!any) return 0;
-  const double g = grad_norm();
+  const double g = grad_norm();  // 0 without gradients: then nothing below moves
   if (!std::isfinite(g)) {
     for (auto& s : slots_) s.e_w = torch::Tensor();
     return g;

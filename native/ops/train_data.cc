@@ -112,12 +112,13 @@ cv::Mat TrainLoader::image(int64_t record) {
   return rgb;
 }
 
+namespace {
+// The curriculum's gain for an epoch (1 outside it).
 double artifact_gain(const LoaderOptions& o, int64_t epoch) {
   if (o.gain_epochs <= 0 || epoch >= o.gain_epochs) return 1;
   return o.gain_start + (1 - o.gain_start) * double(epoch) / double(o.gain_epochs);
 }
 
-namespace {
 // fake ← real + gain·(fake − real), saturated to uint8. The pair is pixel-aligned
 // (same geometry and colour jitter), so the amplified difference is exactly the
 // blend's: a stronger version of the same artifact, in the same place.

@@ -45,9 +45,6 @@ struct LoaderOptions {
   int64_t gain_epochs = 0;
 };
 
-// The curriculum's gain for an epoch (1 outside it).
-double artifact_gain(const LoaderOptions& o, int64_t epoch);
-
 class TrainLoader {
  public:
   TrainLoader(std::vector<PreparedRecord> records, const LoaderOptions& opts);
