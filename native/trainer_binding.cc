@@ -175,24 +175,30 @@ class EvalSyntheticWorker : public PromiseWorker {
   laa::StepResult sum_;
 };
 
-// Precise BN over batches [0, steps) of a fixed pseudo-epoch.
+// Precise BN over batches [0, steps) of a fixed pseudo-epoch: on the run itself,
+// or (with a path) into an exported weights file, the run left as it was.
 class RecalibrateWorker : public PromiseWorker {
  public:
-  RecalibrateWorker(Napi::Env env, std::shared_ptr<TrainRun> run, int64_t epoch, int64_t steps)
-      : PromiseWorker(env), run_(std::move(run)), epoch_(epoch), steps_(steps) {}
+  RecalibrateWorker(Napi::Env env, std::shared_ptr<TrainRun> run, int64_t epoch, int64_t steps, std::string path = "",
+                    std::map<std::string, std::string> meta = {})
+      : PromiseWorker(env), run_(std::move(run)), epoch_(epoch), steps_(steps), path_(std::move(path)),
+        meta_(std::move(meta)) {}
 
  protected:
   void Run() override {
     std::lock_guard<std::mutex> lock(run_->mutex);
     std::vector<laa::TrainBatch> batches;
     for_each_fixed_batch(*run_, epoch_, steps_, [&](laa::TrainBatch b) { batches.push_back(std::move(b)); });
-    run_->trainer->recalibrate_batchnorm(batches);
+    if (path_.empty()) run_->trainer->recalibrate_batchnorm(batches);
+    else run_->trainer->export_recalibrated(path_, batches, "float32", meta_);
   }
   Napi::Value Result(Napi::Env env) override { return env.Undefined(); }
 
  private:
   std::shared_ptr<TrainRun> run_;
   int64_t epoch_, steps_;
+  std::string path_;
+  std::map<std::string, std::string> meta_;
 };
 
 class FileWorker : public PromiseWorker {
@@ -337,11 +343,14 @@ Napi::Value TrainerWrap::MakeBatch(const Napi::CallbackInfo& info) {
                                                   info[1].As<Napi::Number>().Int64Value()));
 }
 
-// recalibrateBatchNorm(epoch, steps) -> Promise<void>
+// recalibrateBatchNorm(epoch, steps[, exportPath, metadata]) -> Promise<void>
 Napi::Value TrainerWrap::RecalibrateBatchNorm(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
+  const bool to_file = info.Length() > 2 && info[2].IsString();
   return PromiseWorker::start(new RecalibrateWorker(env, live(env), info[0].As<Napi::Number>().Int64Value(),
-                                                    info[1].As<Napi::Number>().Int64Value()));
+                                                    info[1].As<Napi::Number>().Int64Value(),
+                                                    to_file ? info[2].As<Napi::String>().Utf8Value() : "",
+                                                    to_file ? string_map(info[3]) : std::map<std::string, std::string>{}));
 }
 
 Napi::Value TrainerWrap::EvaluateSynthetic(const Napi::CallbackInfo& info) {

@@ -61,7 +61,8 @@ export interface NativeTrainer {
   step(): Promise<NativeStepResult>;
   stepBatch(batch: NativeTrainBatch, evaluate?: boolean): Promise<NativeStepResult>;
   makeBatch(epoch: number, step: number): Promise<NativeTrainBatch>;
-  recalibrateBatchNorm(epoch: number, steps: number): Promise<void>;
+  /** With `exportPath`: writes recalibrated weights there and leaves the run's statistics and RNG as they were. */
+  recalibrateBatchNorm(epoch: number, steps: number, exportPath?: string, metadata?: Record<string, string>): Promise<void>;
   evaluateSynthetic(epoch: number, steps: number): Promise<NativeStepResult>;
   beginEpoch(epoch: number, firstStep: number): number;
   setSchedule(lr: number, backboneFrozen: boolean): void;

@@ -58,6 +58,7 @@ export function addTrainCommand(program: Command): Command {
     .option('--eval-fake <paths...>', 'fake files/folders to score after epochs')
     .option('--eval-every <n>', 'evaluate every N epochs (and after the last)', num('--eval-every', true), 1)
     .option('--eval-frames <n>', 'frames per video when evaluating', num('--eval-frames', true), 8)
+    .option('--eval-precise-bn <n>', 'recompute BatchNorm statistics over N batches for each evaluation (default: --precise-bn-steps)', num('--eval-precise-bn', true))
     .option('--resume', 'continue from the checkpoint in --out')
     .action(async (data: string, o) => {
       const opts: TrainerOptions = {
@@ -68,7 +69,7 @@ export function addTrainCommand(program: Command): Command {
         precision: o.precision, device: o.device, artifactGain: { start: o.artifactGain, epochs: o.artifactGainEpochs },
       };
       if (!o.evalReal !== !o.evalFake) throw new LaaError('EINVAL', 'pass both --eval-real and --eval-fake, or neither');
-      if (o.evalReal) opts.evaluation = { real: o.evalReal, fake: o.evalFake, every: o.evalEvery, frames: o.evalFrames };
+      if (o.evalReal) opts.evaluation = { real: o.evalReal, fake: o.evalFake, every: o.evalEvery, frames: o.evalFrames, preciseBnSteps: o.evalPreciseBn };
       if (o.initWeights && o.initBackbone) throw new LaaError('EINVAL', 'pass either --init-weights or --init-backbone, not both');
       if (o.initWeights) opts.init = { weights: o.initWeights };
       if (o.initBackbone) opts.init = { backbone: o.initBackbone };
@@ -117,7 +118,7 @@ export async function train(opts: TrainerOptions): Promise<void> {
         const f = (x: number) => (Number.isNaN(x) ? 'n/a' : x.toFixed(3));
         process.stderr.write(
           `  evaluation: video AUC ${f(ev.video.auc)} AP ${f(ev.video.ap)} (${ev.video.nReal} real, ${ev.video.nFake} fake` +
-            `${ev.failed ? `, ${ev.failed} failed` : ''}); frame AUC ${f(ev.frame.auc)}; ${duration(ev.seconds)}\n`,
+            `${ev.failed ? `, ${ev.failed} failed` : ''}); frame AUC ${f(ev.frame.auc)}${ev.preciseBn ? ', precise BN' : ''}; ${duration(ev.seconds)}\n`,
         );
       } else if (ev.type === 'eval') {
         process.stderr.write(`  validation: loss ${fmt(ev.loss.total)} acc ${(ev.accuracy * 100).toFixed(1)}%\n`);

@@ -85,9 +85,15 @@ export interface TrainerOptions {
    * scored with the weights of every `every`-th epoch and of the last one:
    * `run()` then yields `evaluation` events with video- and frame-level
    * AUC/AP/accuracy/EER (the `evaluate()` metrics). `frames` per video,
-   * default 8. Not part of the run's configuration: it may change on resume.
+   * default 8. `preciseBnSteps` (default: the run's `preciseBnSteps`)
+   * batches recompute the BatchNorm statistics of the evaluated copy (written
+   * to `evaluation-weights.safetensors`; the run keeps its own statistics
+   * and RNG, so evaluating changes nothing it trains): from scratch, the
+   * running averages lag the weights early on and understate what the
+   * network has learnt. Not part of the run's configuration: it may change
+   * on resume.
    */
-  evaluation?: { real: string | string[]; fake: string | string[]; every?: number; frames?: number };
+  evaluation?: { real: string | string[]; fake: string | string[]; every?: number; frames?: number; preciseBnSteps?: number };
 }
 
 export interface LossValues {
@@ -116,8 +122,11 @@ export type TrainEvent =
     }
   | { type: 'epoch'; epoch: number; loss: LossValues; accuracy: number; seconds: number; lr: number }
   | { type: 'eval'; epoch: number; loss: LossValues; accuracy: number }
-  /** `options.evaluation` after epoch `epoch` (0-based) on the weights just written; `failed` files had no face or did not decode. */
-  | { type: 'evaluation'; epoch: number; video: BinaryMetrics; frame: BinaryMetrics; failed: number; seconds: number }
+  /**
+   * `options.evaluation` after epoch `epoch` (0-based) on the weights just written (`weights`: the file scored;
+   * `preciseBn`: whether its BatchNorm statistics were recomputed); `failed` files had no face or did not decode.
+   */
+  | { type: 'evaluation'; epoch: number; video: BinaryMetrics; frame: BinaryMetrics; failed: number; seconds: number; weights: string; preciseBn: boolean }
   | { type: 'checkpoint'; epoch: number; step: number; path: string; weights: string; reason: 'epoch' | 'interval' | 'abort' }
   | { type: 'done'; epochs: number; weights: string };
 
@@ -185,7 +194,7 @@ export class Trainer {
   #running = false;
   readonly options: Readonly<Required<Omit<TrainerOptions, 'init' | 'lambda' | 'device' | 'evaluation'>>> & {
     init?: TrainerOptions['init'];
-    evaluation?: { real: string | string[]; fake: string | string[]; every: number; frames: number };
+    evaluation?: { real: string | string[]; fake: string | string[]; every: number; frames: number; preciseBnSteps: number };
     lambda: { cls: number; hm: number; cst: number };
     device: Device;
   };
@@ -244,12 +253,13 @@ export class Trainer {
       const e = opts.evaluation;
       const paths = (v: unknown) => typeof v === 'string' || (Array.isArray(v) && v.length > 0 && v.every((x) => typeof x === 'string'));
       if (!e || typeof e !== 'object' || !paths(e.real) || !paths(e.fake))
-        throw invalidArgument('options.evaluation', '{ real: paths, fake: paths, every?, frames? }', e);
+        throw invalidArgument('options.evaluation', '{ real: paths, fake: paths, every?, frames?, preciseBnSteps? }', e);
       o.evaluation = {
         real: e.real,
         fake: e.fake,
         every: positiveInt('options.evaluation.every', e.every, 1),
         frames: positiveInt('options.evaluation.frames', e.frames, 8),
+        preciseBnSteps: positiveInt('options.evaluation.preciseBnSteps', e.preciseBnSteps, o.preciseBnSteps, 0),
       };
     }
     if (o.precision !== 'float32' && o.precision !== 'bfloat16') throw invalidArgument('options.precision', "'float32' or 'bfloat16'", o.precision);
@@ -297,10 +307,15 @@ export class Trainer {
     return this.#live().info().stepsPerEpoch ?? 0;
   }
 
-  /** Paths of the latest checkpoint and of the exported weights (usable by `Detector.create({ weights })`). */
-  get files(): { checkpoint: string; weights: string; log: string } {
+  /** Paths of the latest checkpoint, of the exported weights (usable by `Detector.create({ weights })`) and of the precise-BN copy that evaluations score. */
+  get files(): { checkpoint: string; weights: string; evaluationWeights: string; log: string } {
     const d = this.options.outDir;
-    return { checkpoint: path.join(d, CHECKPOINT), weights: path.join(d, WEIGHTS), log: path.join(d, 'log.jsonl') };
+    return {
+      checkpoint: path.join(d, CHECKPOINT),
+      weights: path.join(d, WEIGHTS),
+      evaluationWeights: path.join(d, 'evaluation-weights.safetensors'),
+      log: path.join(d, 'log.jsonl'),
+    };
   }
 
   #config(): RunConfig {
@@ -432,9 +447,20 @@ export class Trainer {
         yield emit({ type: 'checkpoint', epoch: epoch + 1, step: 0, path: this.files.checkpoint, weights: this.files.weights, reason: 'epoch' });
         const ev = o.evaluation;
         if (ev && ((epoch + 1) % ev.every === 0 || epoch + 1 === o.epochs)) {
-          // The weights file the checkpoint just wrote; an abort in here loses nothing.
-          const report = await evaluate({ real: ev.real, fake: ev.fake, frames: ev.frames, weights: this.files.weights, threads: o.threads, signal });
-          yield emit({ type: 'evaluation', epoch, video: report.video, frame: report.frame, failed: report.failed.length, seconds: report.elapsedMs / 1000 });
+          // The weights the checkpoint just wrote (after the last epoch they already carry the run's precise BN),
+          // or a recalibrated copy of them; an abort in here loses nothing.
+          const last = epoch + 1 === o.epochs && o.preciseBnSteps > 0;
+          let weights = this.files.weights;
+          if (ev.preciseBnSteps > 0 && !last) {
+            weights = this.files.evaluationWeights;
+            const meta = { trained_by: 'laa-native Trainer', synthesis: o.synthesis, epoch: String(epoch + 1), step: '0', precise_bn_steps: String(ev.preciseBnSteps) };
+            await callNative(() => n.recalibrateBatchNorm(-2000, ev.preciseBnSteps, weights, meta));
+          }
+          const report = await evaluate({ real: ev.real, fake: ev.fake, frames: ev.frames, weights, threads: o.threads, signal });
+          yield emit({
+            type: 'evaluation', epoch, video: report.video, frame: report.frame, failed: report.failed.length,
+            seconds: report.elapsedMs / 1000, weights, preciseBn: last || ev.preciseBnSteps > 0,
+          });
         }
       }
       yield emit({ type: 'done', epochs: o.epochs, weights: this.files.weights });

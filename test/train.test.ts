@@ -266,6 +266,40 @@ describe('Trainer', () => {
     expect(maxDiff).toBe(0);
   }, 240_000);
 
+  it('evaluates a precise-BN copy of the weights, and evaluating changes nothing the run trains', async () => {
+    const evaluated = path.join(tmp, 'evaluated-bn');
+    const plain = path.join(tmp, 'plain-bn');
+    const evaluation = { real: [path.join(media, 'talking-head-2.mp4')], fake: [path.join(media, 'obama-720p.jpg')], every: 1, frames: 1, preciseBnSteps: 2 };
+    const a = await Trainer.create(base(evaluated, { evaluation }));
+    const b = await Trainer.create(base(plain));
+    let events: TrainEvent[];
+    try {
+      events = await collect(a.run());
+      await collect(b.run());
+    } finally {
+      a.dispose();
+      b.dispose();
+    }
+    const evals = events.filter((e): e is Extract<TrainEvent, { type: 'evaluation' }> => e.type === 'evaluation');
+    expect(evals.map((e) => [e.epoch, e.preciseBn, e.weights])).toEqual([
+      [0, true, path.join(evaluated, 'evaluation-weights.safetensors')],
+      [1, true, path.join(evaluated, 'evaluation-weights.safetensors')],
+    ]);
+    // The recalibration passes (train mode, dropout) left the run's statistics and RNG alone: same weights as a run without evaluations.
+    const wa = tensorsOf(path.join(evaluated, 'model.safetensors'));
+    const wb = tensorsOf(path.join(plain, 'model.safetensors'));
+    const same = (x: { data: ArrayLike<number | bigint> }, y: { data: ArrayLike<number | bigint> }) =>
+      x.data.length === y.data.length && Array.from(x.data).every((v, i) => v === y.data[i]);
+    expect(Object.keys(wa).filter((k) => !same(wa[k], wb[k]))).toEqual([]);
+    // The evaluated copy: the same parameters, BatchNorm statistics recomputed.
+    const we = tensorsOf(path.join(evaluated, 'evaluation-weights.safetensors'));
+    const stats = (k: string) => /running_(mean|var)$|num_batches_tracked$/.test(k);
+    expect(Object.keys(wa).filter((k) => !stats(k) && !same(wa[k], we[k]))).toEqual([]);
+    expect(same(wa['_bn0.running_mean'], we['_bn0.running_mean'])).toBe(false);
+    expect(same(wa['deconv_1.0.1.running_var'], we['deconv_1.0.1.running_var'])).toBe(false);
+    await expect(Trainer.create(base(path.join(tmp, 'x'), { evaluation: { ...evaluation, preciseBnSteps: -1 } }))).rejects.toMatchObject({ code: 'EINVAL' });
+  }, 240_000);
+
   it('a killed CLI run resumes from its last checkpoint', async () => {
     const out = path.join(tmp, 'killed');
     const cli = path.join(root, 'lib', 'cli.js');

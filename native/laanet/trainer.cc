@@ -27,6 +27,40 @@ bool is_backbone_name(const std::string& name) {
   return false;
 }
 
+torch::Tensor cpu_rng_state() {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  return gen.get_state();
+}
+
+void set_cpu_rng_state(const torch::Tensor& state) {
+  at::Generator gen = at::detail::getDefaultCPUGenerator();
+  std::lock_guard<std::mutex> lock(gen.mutex());
+  gen.set_state(state);
+}
+
+// The run's own random stream. Dropout and drop-connect draw from LibTorch's
+// process-wide CPU generator, which anything else in the process draws from
+// too: building any module does (loading a Detector for an evaluation between
+// epochs), and so does another Trainer's seeding. The run's state is swapped
+// in for the length of its passes and out again (the process's own state put
+// back), so draws elsewhere between steps do not shift it: reruns and resumes
+// stay bit-identical. Draws from another thread during a pass still would.
+class RunRng {
+ public:
+  explicit RunRng(torch::Tensor& state) : state_(state), outer_(cpu_rng_state()) { set_cpu_rng_state(state_); }
+  ~RunRng() {
+    state_ = cpu_rng_state();
+    set_cpu_rng_state(outer_);
+  }
+  RunRng(const RunRng&) = delete;
+  RunRng& operator=(const RunRng&) = delete;
+
+ private:
+  torch::Tensor& state_;
+  torch::Tensor outer_;
+};
+
 StateDict read_any(const std::string& path) {
   if (looks_like_safetensors(path)) return read_safetensors(path).tensors;
   return read_pth(path).state_dict;
@@ -102,9 +136,15 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
     throw Error(codes::kArg, "Expected precision 'float32' or 'bfloat16' but received '" + opts.precision + "'");
   device_ = parse_device(opts.device);
   apply_threads(opts.threads);
-  torch::manual_seed(opts.seed);  // PyTorch's default initialisers draw from the global generator
-  net_ = LaaNet();
-  init_weights();
+  // PyTorch's default initialisers draw from the global generator: seeded for
+  // this run inside its own stream (RunRng), the process's left as it was.
+  rng_ = cpu_rng_state();
+  {
+    RunRng rng(rng_);
+    torch::manual_seed(opts.seed);
+    net_ = LaaNet();
+    init_weights();
+  }
   net_->to(device_);
   if (opts.channels_last) {
     // 4-d weights in channels-last make the mkldnn / cudnn convolutions skip layout conversions.
@@ -249,6 +289,7 @@ StepResult Trainer::step(const TrainBatch& b) {
   check_batch(b, opts_.input_size);
   apply_threads(opts_.threads);
   net_->train();
+  RunRng rng(rng_);
   StepResult r;
   // spec §5: the first pass at w gives the reported losses and accuracy; the
   // second (fresh dropout masks) at w + e(w) gives the gradient Adam uses.
@@ -290,6 +331,7 @@ void Trainer::recalibrate_batchnorm(const std::vector<TrainBatch>& batches) {
     }
   torch::NoGradGuard no_grad;
   net_->train();
+  RunRng rng(rng_);
   AutocastScope amp(opts_.precision == "bfloat16", device_.is_cuda());  // the statistics training produces
   for (const auto& b : batches) {
     auto x = b.input.to(device_, torch::kFloat32);
@@ -304,11 +346,7 @@ void Trainer::save_checkpoint(const std::string& path, const std::map<std::strin
   for (auto& kv : official_state_dict(*net_))
     all.emplace_back(kModelPrefix + kv.first, kv.second.detach().cpu().contiguous());
   for (auto& kv : opt_->state(kOptimPrefix)) all.push_back(std::move(kv));
-  {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    all.emplace_back(kRngKey, gen.get_state());
-  }
+  all.emplace_back(kRngKey, rng_.clone());
   auto meta = metadata;
   meta["laa_checkpoint"] = "1";
   meta["architecture"] = "laa-net-efficientnet-b4-efpn";
@@ -338,9 +376,10 @@ std::map<std::string, std::string> Trainer::load_checkpoint(const std::string& p
   }
   opt_->load_state(file.tensors, kOptimPrefix);
   if (rng) {
-    at::Generator gen = at::detail::getDefaultCPUGenerator();
-    std::lock_guard<std::mutex> lock(gen.mutex());
-    gen.set_state(*rng);
+    const auto outer = cpu_rng_state();
+    set_cpu_rng_state(*rng);  // throws unless it is a CPU generator state
+    set_cpu_rng_state(outer);
+    rng_ = rng->clone();
   }
   return file.metadata;
 }
@@ -350,6 +389,24 @@ void Trainer::export_weights(const std::string& path, const std::string& dtype,
   auto meta = metadata;
   meta["input_size"] = std::to_string(opts_.input_size);  // the scorer crops faces at this size
   save_weights(*net_, path, dtype.empty() ? torch::kFloat32 : parse_dtype(dtype), std::move(meta));
+}
+
+void Trainer::export_recalibrated(const std::string& path, const std::vector<TrainBatch>& batches,
+                                  const std::string& dtype, const std::map<std::string, std::string>& metadata) {
+  // BatchNorm updates its buffers in place, so copying the values back restores them.
+  struct Restore {
+    std::vector<std::pair<torch::Tensor, torch::Tensor>> buffers;
+    torch::Tensor& rng;
+    torch::Tensor saved_rng;
+    ~Restore() {
+      torch::NoGradGuard no_grad;
+      for (auto& [live, saved] : buffers) live.copy_(saved);
+      rng = saved_rng;
+    }
+  } restore{{}, rng_, rng_.clone()};
+  for (auto& b : net_->buffers()) restore.buffers.emplace_back(b, b.clone());
+  recalibrate_batchnorm(batches);
+  export_weights(path, dtype, metadata);
 }
 
 int64_t Trainer::parameter_count() const {

@@ -77,6 +77,11 @@ class Trainer {
   // The plain 803-key weights file that LaaNet.load / Detector use.
   void export_weights(const std::string& path, const std::string& dtype,
                       const std::map<std::string, std::string>& metadata);
+  // export_weights with precise-BN statistics over `batches`, for evaluating a
+  // run mid-way; the run keeps its own statistics and random stream (the
+  // passes draw dropout masks), so evaluating does not change what it trains.
+  void export_recalibrated(const std::string& path, const std::vector<TrainBatch>& batches, const std::string& dtype,
+                           const std::map<std::string, std::string>& metadata);
 
   LaaNet& net() { return net_; }
   const TrainerOptions& options() const { return opts_; }
@@ -92,6 +97,7 @@ class Trainer {
   std::unique_ptr<SamAdam> opt_;
   std::vector<torch::Tensor> backbone_params_;
   bool frozen_ = false;
+  torch::Tensor rng_;  // the run's CPU random stream (RunRng in trainer.cc)
 };
 
 // spec §2.8 steps 2–3: decoder ConvTranspose ~ N(0, sqrt(2/(16·C))), decoder
