@@ -266,6 +266,25 @@ describe('Trainer', () => {
     expect(maxDiff).toBe(0);
   }, 240_000);
 
+  it('resumes a bfloat16 run exactly too', async () => {
+    const opts = { precision: 'bfloat16' as const, epochs: 1 };
+    const full = path.join(tmp, 'bf16-full');
+    const part = path.join(tmp, 'bf16-part');
+    const a = await Trainer.create(base(full, opts));
+    await collect(a.run()).finally(() => a.dispose());
+    const b = await Trainer.create(base(part, opts));
+    const ac = new AbortController();
+    await expect(collect(b.run({ signal: ac.signal }), Infinity, (e) => e.type === 'step' && ac.abort())).rejects.toMatchObject({ code: 'ABORT_ERR' });
+    b.dispose();
+    const c = await Trainer.create(base(part, { ...opts, resume: true }));
+    expect(c.position).toEqual({ epoch: 0, step: 1 });
+    await collect(c.run()).finally(() => c.dispose());
+    const wa = tensorsOf(path.join(full, 'model.safetensors'));
+    const wb = tensorsOf(path.join(part, 'model.safetensors'));
+    const differ = Object.keys(wa).filter((k) => !Buffer.from(wa[k].data.buffer).equals(Buffer.from(wb[k].data.buffer)));
+    expect(differ).toEqual([]);
+  }, 240_000);
+
   it('evaluates a precise-BN copy of the weights, and evaluating changes nothing the run trains', async () => {
     const evaluated = path.join(tmp, 'evaluated-bn');
     const plain = path.join(tmp, 'plain-bn');
