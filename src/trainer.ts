@@ -364,14 +364,12 @@ export class Trainer {
       written: new Date().toISOString(),
     };
     await callNative(() => n.saveCheckpoint(this.files.checkpoint, meta));
-    await callNative(() =>
-      n.exportWeights(this.files.weights, 'float32', {
-        trained_by: 'laa-native Trainer',
-        synthesis: this.options.synthesis,
-        epoch: String(epoch),
-        step: String(step),
-      }),
-    );
+    await callNative(() => n.exportWeights(this.files.weights, 'float32', this.#weightsMetadata(epoch, step)));
+  }
+
+  /** Metadata of the weights files a run writes at (epoch, step). */
+  #weightsMetadata(epoch: number, step: number): Record<string, string> {
+    return { trained_by: 'laa-native Trainer', synthesis: this.options.synthesis, epoch: String(epoch), step: String(step) };
   }
 
   #log(event: TrainEvent): void {
@@ -453,7 +451,7 @@ export class Trainer {
           let weights = this.files.weights;
           if (ev.preciseBnSteps > 0 && !last) {
             weights = this.files.evaluationWeights;
-            const meta = { trained_by: 'laa-native Trainer', synthesis: o.synthesis, epoch: String(epoch + 1), step: '0', precise_bn_steps: String(ev.preciseBnSteps) };
+            const meta = { ...this.#weightsMetadata(epoch + 1, 0), precise_bn_steps: String(ev.preciseBnSteps) };
             await callNative(() => n.recalibrateBatchNorm(-2000, ev.preciseBnSteps, weights, meta));
           }
           const report = await evaluate({ real: ev.real, fake: ev.fake, frames: ev.frames, weights, threads: o.threads, signal });
