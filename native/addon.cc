@@ -79,6 +79,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   exports.Set("versions", Napi::Function::New(env, Versions));
   exports.Set("torchVersionMismatch", Napi::Function::New(env, TorchVersionMismatch));
   exports.Set("readWeights", Napi::Function::New(env, ReadWeights));
+  exports.Set("convertBackbone", Napi::Function::New(env, ConvertBackbone));
   exports.Set("writeHeatmapOverlay", Napi::Function::New(env, WriteHeatmapOverlay));
   exports.Set("encodeHeatmapOverlay", Napi::Function::New(env, EncodeHeatmapOverlay));
   exports.Set("renderDrawing", Napi::Function::New(env, RenderDrawing));

@@ -15,6 +15,7 @@ laa::ModelOptions parse_model_options(const Napi::Object& o) {
   if (o.Has("dtype")) opts.dtype = o.Get("dtype").As<Napi::String>().Utf8Value();
   if (o.Has("device")) opts.device = o.Get("device").As<Napi::String>().Utf8Value();
   if (o.Has("threads")) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
+  if (o.Has("backbone")) opts.backbone = o.Get("backbone").As<Napi::String>().Utf8Value();
   return opts;
 }
 
@@ -177,6 +178,8 @@ Napi::Value LaaNetWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("device", m->device().str());
   o.Set("source", m->source());
   o.Set("parameters", Napi::Number::New(env, double(m->parameter_count())));
+  o.Set("backbone", m->backbone().name);
+  o.Set("architecture", m->backbone().architecture);
   Napi::Object meta = Napi::Object::New(env);
   for (const auto& kv : m->metadata()) meta.Set(kv.first, kv.second);
   o.Set("metadata", meta);

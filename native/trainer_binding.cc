@@ -300,6 +300,7 @@ Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
   Napi::Object o = info[0].As<Napi::Object>();
   laa::TrainerOptions t;
   t.input_size = int64_t(num(o, "inputSize", 384));
+  t.backbone = str(o, "backbone", laa::kDefaultBackbone);
   t.init = str(o, "init", "scratch");
   t.init_path = str(o, "initPath", "");
   t.seed = uint64_t(num(o, "seed", 317));

@@ -2,6 +2,7 @@
 // without building a model (inspection, conversion scripts, tests).
 #include "weights_binding.h"
 
+#include "laanet/checkpoint.h"
 #include "laanet/errors.h"
 #include "laanet/model.h"
 #include "laanet/pth_reader.h"
@@ -56,7 +57,59 @@ class ReadWorker : public PromiseWorker {
   int64_t epoch_ = -1;
 };
 
+class ConvertBackboneWorker : public PromiseWorker {
+ public:
+  ConvertBackboneWorker(Napi::Env env, std::string src, std::string dst, std::string backbone, std::string dtype,
+                        std::map<std::string, std::string> meta)
+      : PromiseWorker(env), src_(std::move(src)), dst_(std::move(dst)), backbone_(std::move(backbone)),
+        dtype_(std::move(dtype)), meta_(std::move(meta)) {}
+
+ protected:
+  void Run() override {
+    const laa::BackboneSpec& spec = laa::backbone_spec(backbone_);
+    const torch::ScalarType dtype = laa::parse_dtype(dtype_);
+    laa::StateDict all = laa::looks_like_safetensors(src_) ? laa::read_safetensors(src_).tensors
+                                                           : laa::read_pth(src_).state_dict;
+    laa::StateDict kept = laa::backbone_tensors(spec, all, /*keep_classifier=*/true);
+    for (const auto& kv : kept) {
+      parameters_ += kv.second.is_floating_point() && kv.first.find("running_") == std::string::npos
+                         ? kv.second.numel() : 0;
+      classifier_ = classifier_ || kv.first == "_fc.weight";
+    }
+    tensors_ = int64_t(kept.size());
+    laa::save_backbone(spec, kept, dst_, dtype, meta_);
+  }
+  Napi::Value Result(Napi::Env env) override {
+    Napi::Object o = Napi::Object::New(env);
+    o.Set("tensors", Napi::Number::New(env, double(tensors_)));
+    o.Set("parameters", Napi::Number::New(env, double(parameters_)));
+    o.Set("classifier", Napi::Boolean::New(env, classifier_));
+    return o;
+  }
+
+ private:
+  std::string src_, dst_, backbone_, dtype_;
+  std::map<std::string, std::string> meta_;
+  int64_t tensors_ = 0, parameters_ = 0;
+  bool classifier_ = false;
+};
+
 }  // namespace
+
+Napi::Value ConvertBackbone(const Napi::CallbackInfo& info) {
+  std::map<std::string, std::string> meta;
+  if (info.Length() > 4 && info[4].IsObject()) {
+    Napi::Object o = info[4].As<Napi::Object>();
+    Napi::Array keys = o.GetPropertyNames();
+    for (uint32_t i = 0; i < keys.Length(); ++i) {
+      const std::string k = keys.Get(i).As<Napi::String>().Utf8Value();
+      meta[k] = o.Get(k).As<Napi::String>().Utf8Value();
+    }
+  }
+  return PromiseWorker::start(new ConvertBackboneWorker(
+      info.Env(), info[0].As<Napi::String>().Utf8Value(), info[1].As<Napi::String>().Utf8Value(),
+      info[2].As<Napi::String>().Utf8Value(), info[3].As<Napi::String>().Utf8Value(), std::move(meta)));
+}
 
 Napi::Value ReadWeights(const Napi::CallbackInfo& info) {
   return PromiseWorker::start(new ReadWorker(info.Env(), info[0].As<Napi::String>().Utf8Value()));

@@ -2,6 +2,7 @@
 /**
  * laa-native command line.
  *   laa-native convert <checkpoint.pth> <out.safetensors> [--dtype float32]
+ *   laa-native convert-backbone <efficientnet.pth> <out.safetensors> --backbone efficientnet-lite0
  *   laa-native prepare <input> <output> [--frames 32]
  *   laa-native info | doctor
  * Exit codes: 0 success, 1 the work failed, 2 usage error.
@@ -19,6 +20,7 @@ import { writeReport } from './report';
 import { addTrainCommand } from './train-cli';
 import { prepare, type PrepareProgress } from './prepare';
 import { versions } from './versions';
+import { BACKBONES, convertBackbone, type Backbone } from './backbones';
 
 const MEDIA = new Set(['.mp4', '.avi', '.mov', '.webm', '.mkv', '.m4v', '.jpg', '.jpeg', '.png', '.bmp', '.webp']);
 
@@ -214,6 +216,26 @@ export function buildProgram(): Command {
       } finally {
         net.dispose();
       }
+    });
+
+  program
+    .command('convert-backbone')
+    .description('convert EfficientNet weights with lukemelas names (.pth, read without executing anything, or .safetensors) into a backbone file for --init-backbone')
+    .argument('<input>', 'EfficientNet state dict (.pth or .safetensors)')
+    .argument('<output>', 'output .safetensors file')
+    .requiredOption('--backbone <name>', BACKBONES.join(' | '))
+    .option('--dtype <dtype>', 'storage precision: float32, float64, bfloat16 or float16', 'float32')
+    .option('--source <text>', 'provenance to record (source metadata)')
+    .option('--license <text>', 'licence to record (license metadata)')
+    .action(async (input: string, output: string, opts: { backbone: Backbone; dtype: DType; source?: string; license?: string }) => {
+      const metadata: Record<string, string> = {};
+      if (opts.source) metadata.source = opts.source;
+      if (opts.license) metadata.license = opts.license;
+      const r = await convertBackbone(input, output, { backbone: opts.backbone, dtype: opts.dtype, metadata });
+      process.stdout.write(
+        `wrote ${output} (${opts.backbone}, ${r.tensors} tensors, ${r.parameters.toLocaleString('en-US')} parameters` +
+          `${r.classifier ? ' with the ImageNet classifier' : ''}, ${opts.dtype})\n`,
+      );
     });
 
   program

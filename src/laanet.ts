@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import { AbortError, callNative, DisposedError, fromNative, invalidArgument } from './errors';
 import { binding, type NativeLaaNet } from './native';
+import { checkBackbone, DEFAULT_BACKBONE, type Backbone } from './backbones';
 
 export type DType = 'float32' | 'float64' | 'bfloat16' | 'float16';
 export type Device = 'cpu' | 'cuda' | 'auto';
@@ -28,6 +29,11 @@ export interface LoadOptions {
   threads?: number;
 }
 
+export interface ReferenceOptions extends LoadOptions {
+  /** The backbone to build (`efficientnet-b4`, the official one, by default). A weights file names its own. */
+  backbone?: Backbone;
+}
+
 export interface ForwardOptions {
   /** Heads to compute. Default `['cls', 'hm', 'cstency']`; scoring needs only `cls`. */
   heads?: HeadName[];
@@ -37,7 +43,10 @@ export interface ForwardOptions {
 }
 
 export interface ForwardFeatures {
-  /** Backbone features fed to the E-FPN: 56@H/8, 160@H/16, 448@H/32, 1792@H/32. */
+  /**
+   * Backbone features fed to the E-FPN: the stride-8, last stride-16 and last stage outputs and the head conv
+   * (B4: 56@H/8, 160@H/16, 448@H/32, 1792@H/32; Lite0: 40, 112, 320, 1280).
+   */
   reduction_3: Tensor;
   reduction_4: Tensor;
   reduction_5: Tensor;
@@ -65,6 +74,10 @@ export interface ModelInfo {
   /** The weights file, or a description of generated weights. */
   source: string;
   parameters: number;
+  /** The backbone, e.g. `efficientnet-b4` (official) or `efficientnet-lite0`. */
+  backbone: Backbone;
+  /** The architecture name weights files carry, e.g. `laa-net-efficientnet-b4-efpn`. */
+  architecture: string;
   metadata: Record<string, string>;
 }
 
@@ -91,7 +104,7 @@ function checkSignal(signal?: AbortSignal) {
 }
 
 /**
- * The LAA-Net network (EfficientNet-B4 + E-FPN + hm/cls/cstency heads).
+ * The LAA-Net network (an EfficientNet backbone, B4 for the official model, + E-FPN + hm/cls/cstency heads).
  * All work runs on worker threads; calls on one model run one at a time, in order.
  */
 export class LaaNet {
@@ -102,7 +115,10 @@ export class LaaNet {
     this.#native = native;
   }
 
-  /** Loads a `.safetensors` file (this package's format) or an official LAA-Net `.pth` checkpoint. */
+  /**
+   * Loads a `.safetensors` file (this package's format) or an official LAA-Net `.pth` checkpoint. The backbone
+   * comes from the file (its `architecture` metadata, else the shapes of its tensors).
+   */
   static async load(path: string, options?: LoadOptions): Promise<LaaNet> {
     if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
     const opts = nativeOptions(options);
@@ -113,9 +129,9 @@ export class LaaNet {
    * A model with the deterministic, untrained weights of the fixture fill rule
    * (`shared/fixtures/README.md`). Useful for tests and demos, meaningless for scoring.
    */
-  static async reference(seed: bigint = REFERENCE_SEED, options?: LoadOptions): Promise<LaaNet> {
+  static async reference(seed: bigint = REFERENCE_SEED, options?: ReferenceOptions): Promise<LaaNet> {
     if (typeof seed !== 'bigint' || seed < 0n || seed >= 1n << 64n) throw invalidArgument('seed', 'a u64 bigint', seed);
-    const opts = nativeOptions(options);
+    const opts = { ...nativeOptions(options), backbone: checkBackbone('options.backbone', options?.backbone ?? DEFAULT_BACKBONE) };
     return new LaaNet(await callNative(() => binding().NativeLaaNet.reference(seed, opts)));
   }
 
@@ -136,8 +152,7 @@ export class LaaNet {
     });
   }
 
-  /** Writes the weights as safetensors (official key names, 803 entries). */
-  /** Writes the official 803-key layout as safetensors; `metadata` adds string entries to its header. */
+  /** Writes the official layout as safetensors (803 keys for B4); `metadata` adds string entries to its header. */
   async save(path: string, options: { dtype?: DType; metadata?: Record<string, string> } = {}): Promise<void> {
     const native = this.#live();
     if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);

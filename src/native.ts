@@ -15,6 +15,7 @@ export interface NativeModelOptions {
   dtype: string;
   device: string;
   threads: number;
+  backbone?: string;
 }
 
 export interface NativeLaaNetInfo {
@@ -22,6 +23,8 @@ export interface NativeLaaNetInfo {
   device: string;
   source: string;
   parameters: number;
+  backbone: string;
+  architecture: string;
   metadata: Record<string, string>;
 }
 
@@ -138,6 +141,7 @@ export interface Binding {
   NativeDetector: new (model: NativeLaaNet) => NativeDetector;
   AbortFlag: new () => NativeAbortFlag;
   readWeights(path: string): Promise<NativeWeightsFile>;
+  convertBackbone(src: string, dst: string, backbone: string, dtype: string, metadata: Record<string, string>): Promise<{ tensors: number; parameters: number; classifier: boolean }>;
   writeHeatmapOverlay(file: string, crop: Uint8Array, cropShape: number[], heat: Float32Array, heatShape: number[]): Promise<void>;
   NativeLaaNet: {
     load(path: string, options: NativeModelOptions): Promise<NativeLaaNet>;

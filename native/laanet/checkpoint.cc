@@ -1,6 +1,7 @@
 #include "laanet/checkpoint.h"
 
 #include <cmath>
+#include <cstdlib>
 #include <map>
 #include <sstream>
 #include <unordered_map>
@@ -110,7 +111,7 @@ void load_official(LaaNetImpl& net, const StateDict& weights) {
   }
   if (!missing.empty() || !unexpected.empty() || !wrong_shape.empty()) {
     std::ostringstream os;
-    os << "the weights do not fit the LAA-Net (EfficientNet-B4 + E-FPN) architecture:";
+    os << "the weights do not fit the LAA-Net (" << net.spec.name << " + E-FPN) architecture:";
     if (!missing.empty()) os << " missing keys: " << join_limited(missing) << ";";
     if (!unexpected.empty()) os << " unexpected keys: " << join_limited(unexpected) << ";";
     if (!wrong_shape.empty()) os << " wrong shapes: " << join_limited(wrong_shape) << ";";
@@ -128,6 +129,112 @@ void load_official(LaaNetImpl& net, const StateDict& weights) {
                                        " tensor");
     kv.second.copy_(src.to(kv.second.device()));
   }
+}
+
+StateDict backbone_tensors(const BackboneSpec& spec, const StateDict& weights, bool keep_classifier) {
+  std::map<std::string, const torch::Tensor*> by_name;
+  for (const auto& kv : weights) {
+    std::string k = kv.first;
+    if (k.rfind("module.", 0) == 0) k = k.substr(7);
+    by_name[k] = &kv.second;
+  }
+  LaaNet shapes(spec);  // the expected names and shapes
+  StateDict out;
+  std::vector<std::string> missing;
+  for (const auto& kv : module_state(*shapes)) {
+    if (!is_backbone_key(kv.first)) continue;
+    auto it = by_name.find(kv.first);
+    if (it == by_name.end()) {
+      missing.push_back(kv.first);
+      continue;
+    }
+    if (it->second->sizes() != kv.second.sizes())
+      throw Error(codes::kWeights, "backbone tensor '" + kv.first + "' has shape " + shape_str(*it->second) +
+                                       ", expected " + shape_str(kv.second) + " (" + spec.name + ")");
+    if (it->second->is_floating_point() != kv.second.is_floating_point())
+      throw Error(codes::kWeights, "backbone tensor '" + kv.first + "' has dtype " +
+                                       std::string(c10::toString(it->second->scalar_type())) + ", expected a " +
+                                       (kv.second.is_floating_point() ? "floating point" : "integer") + " tensor");
+    out.emplace_back(kv.first, *it->second);
+  }
+  if (out.empty() && !missing.empty())
+    throw Error(codes::kWeights, "no " + spec.name + " backbone tensors found; expected a state dict with "
+                                 "lukemelas efficientnet_pytorch names (_conv_stem.weight, _blocks.0..., _conv_head.weight)");
+  if (!missing.empty())
+    throw Error(codes::kWeights, "the backbone weights lack " + std::to_string(missing.size()) + " " + spec.name +
+                                     " tensors (" + join_limited(missing) +
+                                     "); expected a state dict with lukemelas efficientnet_pytorch names");
+  if (keep_classifier) {
+    auto w = by_name.find("_fc.weight"), b = by_name.find("_fc.bias");
+    if (w != by_name.end() && b != by_name.end()) {
+      const auto& fw = *w->second;
+      if (fw.dim() != 2 || fw.size(1) != spec.head_ch || b->second->dim() != 1 || b->second->size(0) != fw.size(0))
+        throw Error(codes::kWeights, "classifier '_fc.weight' has shape " + shape_str(fw) + ", expected [classes, " +
+                                         std::to_string(spec.head_ch) + "] with a matching '_fc.bias'");
+      out.emplace_back("_fc.weight", fw);
+      out.emplace_back("_fc.bias", *b->second);
+    }
+  }
+  return out;
+}
+
+void save_backbone(const BackboneSpec& spec, const StateDict& tensors, const std::string& path,
+                   torch::ScalarType dtype, std::map<std::string, std::string> metadata) {
+  StateDict sd;
+  for (const auto& kv : tensors) {
+    auto t = kv.second.detach().cpu().contiguous();
+    sd.emplace_back(kv.first, t.is_floating_point() ? t.to(dtype) : t);
+  }
+  metadata["kind"] = "backbone";
+  metadata["backbone"] = spec.name;
+  metadata["format_version"] = "1";
+  metadata["dtype"] = dtype_name(dtype);
+  write_safetensors(path, sd, metadata);
+}
+
+namespace {
+std::string dims(const std::vector<int64_t>& v) { return c10::str(c10::IntArrayRef(v)); }
+}  // namespace
+
+const BackboneSpec& infer_backbone(const StateDict& weights) {
+  std::vector<int64_t> stem, head;
+  int64_t blocks = 0;
+  bool se = false;
+  for (const auto& kv : weights) {
+    const std::string& k = kv.first;
+    if (k == "_conv_stem.weight") stem = kv.second.sizes().vec();
+    if (k == "_conv_head.weight") head = kv.second.sizes().vec();
+    if (k.find("._se_reduce.") != std::string::npos) se = true;
+    if (starts_with(k, "_blocks.")) {
+      const int64_t n = std::atoll(k.c_str() + 8);
+      if (n >= 0 && n < (1 << 20)) blocks = std::max(blocks, n + 1);
+    }
+  }
+  std::ostringstream expected;
+  for (const auto& name : backbone_names()) {
+    const BackboneSpec& s = backbone_spec(name);
+    const std::vector<int64_t> s_stem{s.stem_ch, 3, 3, 3}, s_head{s.head_ch, s.endpoint_ch[2], 1, 1};
+    const bool s_se = s.blocks.front().se_ch > 0;
+    if (stem == s_stem && head == s_head && blocks == int64_t(s.blocks.size()) && se == s_se) return s;
+    expected << (expected.tellp() > 0 ? "; " : "") << name << ": stem " << dims(s_stem) << ", " << s.blocks.size()
+             << " blocks" << (s_se ? " with" : " without") << " squeeze-excite, head " << dims(s_head);
+  }
+  std::ostringstream found;
+  found << "stem " << (stem.empty() ? std::string("(none)") : dims(stem)) << ", " << blocks << " blocks"
+        << (se ? " with" : " without") << " squeeze-excite, head " << (head.empty() ? std::string("(none)") : dims(head));
+  throw Error(codes::kWeights, "the weights fit no known LAA-Net backbone: found " + found.str() +
+                                   "; expected one of " + expected.str());
+}
+
+const BackboneSpec& backbone_of(const std::map<std::string, std::string>& metadata, const StateDict& weights,
+                                const std::string& path) {
+  auto arch = metadata.find("architecture");
+  if (arch == metadata.end()) return infer_backbone(weights);
+  if (const BackboneSpec* s = backbone_for_architecture(arch->second)) return *s;
+  std::string known;
+  for (const auto& name : backbone_names()) known += (known.empty() ? "'" : ", '") + backbone_spec(name).architecture + "'";
+  throw Error(codes::kWeights, "'" + path + "' holds weights for architecture '" + arch->second +
+                                   "', expected one of " + known);
 }
 
 namespace {
@@ -172,7 +279,7 @@ void save_weights(LaaNetImpl& net, const std::string& path, torch::ScalarType dt
     kv.second = kv.second.detach().cpu().contiguous();
     if (kv.second.is_floating_point()) kv.second = kv.second.to(dtype);
   }
-  metadata["architecture"] = "laa-net-efficientnet-b4-efpn";
+  metadata["architecture"] = net.spec.architecture;
   if (!metadata.count("input_size")) metadata["input_size"] = std::to_string(kInputSize);  // a trained size stays
   metadata["format_version"] = "1";
   metadata["dtype"] = dtype_name(dtype);

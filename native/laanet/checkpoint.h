@@ -1,5 +1,6 @@
-// Mapping between a LaaNet module and the official state_dict (803 keys in
-// the order of `../shared/fixtures/parity/keys.json`).
+// Mapping between a LaaNet module and the official state_dict (for B4: 803
+// keys in the order of `../shared/fixtures/parity/keys.json`; the other
+// backbones follow the same layout with their own blocks).
 #pragma once
 #include <cstdint>
 #include <map>
@@ -23,6 +24,29 @@ StateDict official_state_dict(LaaNetImpl& net);
 // laa::Error(EWEIGHTS) naming them; `inception_block.*` and `deconv_4.0.*` may
 // both be present (then they must agree) or either one alone.
 void load_official(LaaNetImpl& net, const StateDict& weights);
+
+// The backbone a state_dict was made for, read from its keys and shapes (stem,
+// block count, squeeze-excite, head conv): files without an `architecture`
+// entry (official .pth checkpoints) are recognised this way. EWEIGHTS saying
+// what each known member expects and what was found when none fits.
+const BackboneSpec& infer_backbone(const StateDict& weights);
+
+// The backbone named by a weights file's `architecture` metadata entry
+// (EWEIGHTS for an unknown name), else the one its tensors fit.
+const BackboneSpec& backbone_of(const std::map<std::string, std::string>& metadata, const StateDict& weights,
+                                const std::string& path);
+
+// The backbone tensors of an EfficientNet state dict with lukemelas names
+// (`_conv_stem`, `_bn0`, `_blocks.N.*`, `_conv_head`, `_bn1`; a leading
+// `module.` dropped), in the module's order, each checked against `spec`
+// (EWEIGHTS for a missing or mis-shaped tensor). The ImageNet classifier
+// `_fc.{weight,bias}` follows when `keep_classifier` and the file has it.
+StateDict backbone_tensors(const BackboneSpec& spec, const StateDict& weights, bool keep_classifier);
+
+// Writes a backbone-only weights file (safetensors, floating tensors cast to
+// `dtype`, `kind` "backbone" and `backbone` in the metadata). Atomic.
+void save_backbone(const BackboneSpec& spec, const StateDict& tensors, const std::string& path,
+                   torch::ScalarType dtype, std::map<std::string, std::string> metadata);
 
 // Writes `net` as a weights file: the official layout as safetensors, floating
 // tensors cast to `dtype`, `metadata` plus the architecture, format and dtype

@@ -24,6 +24,19 @@ TORCH_MODULE(ConvBlock);
 // ConvTranspose2d(c, c, 4, stride 2, padding 1, no bias): an exact 2x upsampling.
 torch::nn::ConvTranspose2d upsample2x(int64_t channels);
 
+// That layer's function computed as a sub-pixel convolution: a 2×2 conv
+// (padding 1) with 4× the output channels, one per output phase, interleaved
+// into the 2× grid (fused.cc derives the same kernel). Differentiable in the
+// layer's own weight, so training keeps the official parameter. On the CPU
+// LibTorch 1.13 runs transposed convs on a slow path (fwd+bwd of the 80-channel
+// Lite0 layer at 32² → 64², batch 16: 666 ms vs ~100 ms as a convolution) and
+// its bfloat16 transposed conv is wrong; the convolution has neither problem.
+torch::Tensor upsample2x_subpixel(const torch::nn::ConvTranspose2dImpl& layer, const torch::Tensor& x);
+
+// Sequential [ConvBlock, ConvTranspose2d, BatchNorm2d] (deconv_2, deconv_3)
+// with the upsampling run as upsample2x_subpixel.
+torch::Tensor decoder_stage(torch::nn::Sequential& stage, const torch::Tensor& x);
+
 // InceptionBlock(112 -> 112). One shared 1x1 block `pw_block` feeds all four
 // branches, including the max-pooled one.
 class InceptionBlockImpl : public torch::nn::Module {

@@ -42,8 +42,11 @@ int64_t symmetric_padding(const Options& o) {
   return p ? (**p)[0] : 0;
 }
 
-// In-place activations on temporaries (the at:: in-place functions want lvalues).
-torch::Tensor silu_(torch::Tensor x) { return at::silu_(x); }
+// In-place activations on temporaries (the at:: in-place functions want lvalues);
+// ReLU6 is hardtanh(0, 6), as nn.ReLU6.
+torch::Tensor act_(torch::Tensor x, Activation act) {
+  return act == Activation::kReLU6 ? at::hardtanh_(x, 0, 6) : at::silu_(x);
+}
 torch::Tensor relu_(torch::Tensor x) { return x.relu_(); }
 torch::Tensor sigmoid_(torch::Tensor x) { return x.sigmoid_(); }
 
@@ -144,11 +147,11 @@ FoldedConv fold_upsample(const torch::nn::ConvTranspose2dImpl& conv, const torch
 }
 
 FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels_last, Upsample upsample)
-    : dtype_(dtype), channels_last_(channels_last) {
+    : spec_(net.spec), dtype_(dtype), channels_last_(channels_last) {
   torch::NoGradGuard no_grad;
   const Target t{dtype, channels_last};
   stem_ = fold(*net._conv_stem, net._bn0.get(), t);
-  set_static_padding(stem_, net.stem_pad);
+  set_static_padding(stem_, spec_.stem_pad);
   for (auto& blk : net.blocks) {
     FusedBlock b;
     b.args = blk->args;
@@ -157,10 +160,13 @@ FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels
     b.depthwise = fold(*blk->_depthwise_conv, blk->_bn1.get(), t);
     set_static_padding(b.depthwise, blk->args.dw_pad);
     b.project = fold(*blk->_project_conv, blk->_bn2.get(), t);
-    b.se_reduce_w = blk->_se_reduce->weight.detach().flatten(1).to(dtype).contiguous();
-    b.se_reduce_b = blk->_se_reduce->bias.detach().to(dtype);
-    b.se_expand_w = blk->_se_expand->weight.detach().flatten(1).to(dtype).contiguous();
-    b.se_expand_b = blk->_se_expand->bias.detach().to(dtype);
+    b.has_se = !blk->_se_reduce.is_empty();
+    if (b.has_se) {
+      b.se_reduce_w = blk->_se_reduce->weight.detach().flatten(1).to(dtype).contiguous();
+      b.se_reduce_b = blk->_se_reduce->bias.detach().to(dtype);
+      b.se_expand_w = blk->_se_expand->weight.detach().flatten(1).to(dtype).contiguous();
+      b.se_expand_b = blk->_se_expand->bias.detach().to(dtype);
+    }
     blocks_.push_back(std::move(b));
   }
   head_conv_ = fold(*net._conv_head, net._bn1.get(), t);
@@ -191,13 +197,16 @@ FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels
 
 torch::Tensor FusedLaaNet::backbone_block(const FusedBlock& b, const torch::Tensor& inputs) const {
   torch::Tensor x = inputs;
-  if (b.has_expand) x = silu_(b.expand(x));
-  x = silu_(b.depthwise(x));
-  // Squeeze-excite on [N, C] vectors: the 1×1 convs are linear layers.
-  auto s = x.mean({2, 3});
-  s = silu_(at::linear(s, b.se_reduce_w, b.se_reduce_b));
-  s = sigmoid_(at::linear(s, b.se_expand_w, b.se_expand_b));
-  x.mul_(s.unsqueeze(-1).unsqueeze(-1));
+  const Activation act = b.args.act;
+  if (b.has_expand) x = act_(b.expand(x), act);
+  x = act_(b.depthwise(x), act);
+  if (b.has_se) {
+    // Squeeze-excite on [N, C] vectors: the 1×1 convs are linear layers.
+    auto s = x.mean({2, 3});
+    s = act_(at::linear(s, b.se_reduce_w, b.se_reduce_b), act);
+    s = sigmoid_(at::linear(s, b.se_expand_w, b.se_expand_b));
+    x.mul_(s.unsqueeze(-1).unsqueeze(-1));
+  }
   x = b.project(x);
   if (b.args.stride == 1 && b.args.in_ch == b.args.out_ch) x.add_(inputs);
   return x;
@@ -206,15 +215,16 @@ torch::Tensor FusedLaaNet::backbone_block(const FusedBlock& b, const torch::Tens
 LaaNetOutput FusedLaaNet::forward(const torch::Tensor& input, const HeadSet& heads) const {
   auto x = input.to(dtype_);
   if (channels_last_) x = x.contiguous(at::MemoryFormat::ChannelsLast);
-  x = silu_(stem_(x));
+  x = act_(stem_(x), spec_.act);
   torch::Tensor x2, x3, x4;
+  const auto& ends = spec_.endpoint_blocks;
   for (const auto& b : blocks_) {
     x = backbone_block(b, x);
-    if (b.args.index == kEndpointBlocks[0]) x4 = x;
-    if (b.args.index == kEndpointBlocks[1]) x3 = x;
-    if (b.args.index == kEndpointBlocks[2]) x2 = x;
+    if (b.args.index == ends[0]) x4 = x;
+    if (b.args.index == ends[1]) x3 = x;
+    if (b.args.index == ends[2]) x2 = x;
   }
-  auto x1 = silu_(head_conv_(x));
+  auto x1 = act_(head_conv_(x), spec_.act);
 
   auto d = relu_(d1_(x1));
   d = d2_up_(relu_(d2_conv_(gate(d, x2))));

@@ -45,6 +45,7 @@ struct FusedBlock {
   MBConvArgs args;
   bool has_expand = false;
   FoldedConv expand, depthwise, project;
+  bool has_se = false;
   torch::Tensor se_reduce_w, se_reduce_b, se_expand_w, se_expand_b;  // as linear layers
 };
 
@@ -58,6 +59,7 @@ class FusedLaaNet {
  private:
   torch::Tensor backbone_block(const FusedBlock& b, const torch::Tensor& x) const;
 
+  const BackboneSpec& spec_;
   torch::ScalarType dtype_;
   bool channels_last_;
   FoldedConv stem_, head_conv_;

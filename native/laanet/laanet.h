@@ -1,6 +1,7 @@
-// LAA-Net: EfficientNet-B4 + E-FPN + {hm, cls, cstency} heads (spec §2).
+// LAA-Net: an EfficientNet backbone + E-FPN + {hm, cls, cstency} heads (spec §2).
 // Module names reproduce the official state_dict keys, so loading an official
-// checkpoint is a name-for-name copy.
+// checkpoint is a name-for-name copy. The official model is the B4 member;
+// the decoder and heads of any other take their widths from its endpoints.
 #pragma once
 #include <torch/torch.h>
 
@@ -13,17 +14,15 @@ namespace laa {
 inline constexpr int64_t kInputSize = 384;    // the released configs
 inline constexpr int64_t kHeatmapSize = 96;   // input / 4
 inline constexpr int64_t kEmbeddingDim = 256;
-inline constexpr double kEfpnDropout = 0.4;        // B4 dropout_rate, reused on the E-FPN inputs
-inline constexpr double kDropConnectRate = 0.2;
 
 struct HeadSet {
   bool hm = true, cls = true, cstency = true;
 };
 
 struct LaaNetOutput {
-  torch::Tensor hm;       // N×1×96×96 logits
+  torch::Tensor hm;       // N×1×H/4×W/4 logits
   torch::Tensor cls;      // N×1 logit
-  torch::Tensor cstency;  // N×256×96×96 embeddings
+  torch::Tensor cstency;  // N×256×H/4×W/4 embeddings
   // Filled only when asked for (parity checks, research).
   Endpoints endpoints;
   torch::Tensor deconv[4];  // D1 (after ReLU), D2, D3 (before gating), D4 (after ReLU)
@@ -31,7 +30,7 @@ struct LaaNetOutput {
 
 class LaaNetImpl : public torch::nn::Module {
  public:
-  LaaNetImpl();
+  explicit LaaNetImpl(const BackboneSpec& backbone = backbone_spec(kDefaultBackbone));
   LaaNetOutput forward(const torch::Tensor& x, const HeadSet& heads = {},
                        bool keep_intermediates = false);
   Endpoints extract_endpoints(const torch::Tensor& x);
@@ -46,13 +45,14 @@ class LaaNetImpl : public torch::nn::Module {
   Deconv4 deconv_4{nullptr};
   torch::nn::Sequential hm{nullptr}, cls{nullptr}, cstency{nullptr};
 
-  Pad4 stem_pad;
+  const BackboneSpec& spec;
   std::vector<MBConvBlock> blocks;  // typed views of _blocks
 };
 TORCH_MODULE(LaaNet);
 
-// Number of parameter tensors of the backbone (`_conv_stem` .. `_bn1.bias`):
-// what the official code freezes during warm-up (spec §5).
-inline constexpr int64_t kBackboneParamTensors = 416;
+// Whether a state_dict key belongs to the backbone (`_conv_stem` .. `_bn1`):
+// what the official code freezes during warm-up (spec §5; for B4 the
+// parameter tensors 0..415).
+bool is_backbone_key(const std::string& name);
 
 }  // namespace laa

@@ -78,7 +78,9 @@ void apply_threads(int threads) {
   if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
 }
 
-Model::Model(const ModelOptions& opts) {
+Model::Model(const ModelOptions& opts) : Model(opts, backbone_spec(opts.backbone)) {}
+
+Model::Model(const ModelOptions& opts, const BackboneSpec& backbone) : net_(backbone) {
   dtype_ = parse_dtype(opts.dtype);
   device_ = parse_device(opts.device);
   // LibTorch's CPU float16 convolutions are slow or missing; bfloat16 is the CPU's reduced precision.
@@ -126,18 +128,20 @@ bool file_exists(const std::string& path) {
 
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
   if (!file_exists(path)) throw Error(codes::kNotFound, "weights file '" + path + "' does not exist");
-  auto model = std::make_unique<Model>(opts);
-  cast_floating(*model->net_, torch::kFloat64);  // copy at full precision, then cast once
+  // The file says which backbone it holds (metadata, else its shapes).
+  std::unique_ptr<Model> model;
+  auto build = [&](const BackboneSpec& spec) {
+    model = std::make_unique<Model>(opts, spec);
+    cast_floating(*model->net_, torch::kFloat64);  // copy at full precision, then cast once
+  };
   if (looks_like_safetensors(path)) {
     SafetensorsFile file = read_safetensors(path);
-    auto arch = file.metadata.find("architecture");
-    if (arch != file.metadata.end() && arch->second != "laa-net-efficientnet-b4-efpn")
-      throw Error(codes::kWeights, "'" + path + "' holds weights for architecture '" + arch->second +
-                                       "', expected 'laa-net-efficientnet-b4-efpn'");
+    build(backbone_of(file.metadata, file.tensors, path));
     load_official(*model->net_, file.tensors);
     model->metadata_ = std::move(file.metadata);
   } else {
     PthCheckpoint ckpt = read_pth(path);
+    build(infer_backbone(ckpt.state_dict));
     load_official(*model->net_, ckpt.state_dict);
     model->metadata_["format"] = "pytorch-checkpoint";
     if (ckpt.epoch >= 0) model->metadata_["epoch"] = std::to_string(ckpt.epoch);

@@ -15,6 +15,7 @@ struct ModelOptions {
   std::string dtype = "float32";  // float32 | float64 | bfloat16 | float16 (CUDA only)
   std::string device = "auto";    // cpu | cuda | auto (CUDA when this build and machine have it)
   int threads = 0;                // 0: leave LibTorch's setting alone
+  std::string backbone = kDefaultBackbone;  // for random and reference weights; a file names its own
 };
 
 struct ForwardRequest {
@@ -28,8 +29,9 @@ inline constexpr int64_t kCpuChunk = 1;
 
 class Model {
  public:
-  // Random (PyTorch default init) weights.
+  // Random (PyTorch default init) weights; the backbone of opts.backbone unless given.
   explicit Model(const ModelOptions& opts);
+  Model(const ModelOptions& opts, const BackboneSpec& backbone);
 
   // Reads a .safetensors or an official .pth checkpoint.
   static std::unique_ptr<Model> load(const std::string& path, const ModelOptions& opts);
@@ -40,7 +42,7 @@ class Model {
   LaaNetOutput forward(const ForwardRequest& req);
   // The same on the model's device, outputs left there (benchmarks, GPU checks).
   LaaNetOutput forward_on_device(const ForwardRequest& req);
-  // Saves the official 803-key layout; dtype "" keeps the model's dtype.
+  // Saves the official layout (803 keys for B4); dtype "" keeps the model's dtype.
   void save(const std::string& path, const std::string& dtype,
             const std::map<std::string, std::string>& extra_metadata = {});
 
@@ -49,6 +51,7 @@ class Model {
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   std::string source() const { return source_; }
   int64_t parameter_count() const;
+  const BackboneSpec& backbone() const { return net_->spec; }
   LaaNet& net() { return net_; }
   std::mutex& mutex() { return mutex_; }
 

@@ -104,6 +104,7 @@ class Unpickler {
       : data_(data), size_(size), limits_(limits) {}
 
   ValuePtr run();
+  size_t consumed() const { return pos_; }
 
  private:
   [[noreturn]] void corrupt(const std::string& what) const {
@@ -316,8 +317,12 @@ ValuePtr Unpickler::global(const std::string& module, const std::string& name) {
 ValuePtr Unpickler::persistent_load(const Value& pid) {
   if (pid.kind != Kind::Tuple) corrupt("persistent id is not a tuple");
   const Items& f = pid.items();
-  if (f.size() != 5 || !f[0]->is(Kind::String) || f[0]->as_string() != "storage")
-    corrupt("persistent id is not ('storage', type, key, location, numel)");
+  // The zip format's id has 5 fields; the legacy format adds view_metadata,
+  // None unless the storage is a view of another (not supported).
+  if ((f.size() != 5 && f.size() != 6) || !f[0]->is(Kind::String) || f[0]->as_string() != "storage")
+    corrupt("persistent id is not ('storage', type, key, location, numel[, view_metadata])");
+  if (f.size() == 6 && !f[5]->is(Kind::None))
+    corrupt("persistent id describes a view of another storage (legacy format), which is not supported");
   const Allowed* type = f[1]->is(Kind::Global) ? find_allowed(f[1]->as_string()) : nullptr;
   if (!type || type->role != Role::Storage) corrupt("persistent id names no known storage type");
   if (!f[2]->is(Kind::String) || !is_storage_key(f[2]->as_string()))
@@ -609,9 +614,12 @@ void Unpickler::step(uint8_t op) {
 
 }  // namespace
 
-ValuePtr unpickle(const void* data, size_t size, const Limits& limits) {
+ValuePtr unpickle(const void* data, size_t size, const Limits& limits, size_t* consumed) {
   try {
-    return Unpickler(static_cast<const uint8_t*>(data), size, limits).run();
+    Unpickler u(static_cast<const uint8_t*>(data), size, limits);
+    ValuePtr v = u.run();
+    if (consumed) *consumed = u.consumed();
+    return v;
   } catch (const std::bad_alloc&) {
     throw Error(codes::kCorrupt, "invalid checkpoint pickle: out of memory while parsing");
   }

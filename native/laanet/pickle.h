@@ -1,4 +1,5 @@
-// A restricted unpickler for the data.pkl record of torch.save checkpoints.
+// A restricted unpickler for the data.pkl record of torch.save checkpoints
+// (and for the pickles of the legacy, pre-1.6 format).
 //
 // It never imports or calls anything named by the file: GLOBAL names go
 // through a fixed allow-list (OrderedDict, tensor rebuilders, storage types)
@@ -79,10 +80,12 @@ struct Limits {
   int max_dims = 64;              // tensor rank
 };
 
-// Parses one pickle (protocols 2 to 5, the subset torch.save emits).
+// Parses one pickle (protocols 2 to 5, the subset torch.save emits); bytes
+// after its STOP are left alone, and `consumed` says where it ended (the
+// legacy torch.save format is several pickles in a row).
 // Throws laa::Error: EUNSAFE for a global outside the allow-list, ECORRUPT
 // for anything malformed or unsupported.
-ValuePtr unpickle(const void* data, size_t size, const Limits& limits = Limits());
+ValuePtr unpickle(const void* data, size_t size, const Limits& limits = Limits(), size_t* consumed = nullptr);
 
 // `s` made safe to quote in an error message: escaped and shortened.
 std::string printable(const std::string& s, size_t limit = 80);

@@ -1,5 +1,6 @@
 #include "laanet/pth_reader.h"
 
+#include <c10/core/CPUAllocator.h>
 #include <caffe2/serialize/inline_container.h>
 #include <sys/stat.h>
 
@@ -7,6 +8,7 @@
 #include <cerrno>
 #include <cstring>
 #include <fstream>
+#include <functional>
 #include <memory>
 #include <new>
 #include <tuple>
@@ -40,8 +42,14 @@ std::string short_message(const std::exception& e) {
   return msg;
 }
 
-// Fails early, with a helpful message, on what is clearly not a zip checkpoint.
-void check_container(const std::string& path) {
+// The legacy format starts with a pickled magic number, 0x1950a86a20f9469cfc6c.
+constexpr unsigned char kLegacyMagic[15] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c, 0x46,
+                                            0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19, '.'};
+
+enum class Container { kZip, kLegacy };
+
+// Fails early, with a helpful message, on what is neither a zip nor a legacy checkpoint.
+Container check_container(const std::string& path) {
   struct stat st;
   if (stat(path.c_str(), &st) != 0) {
     if (errno == ENOENT || errno == ENOTDIR)
@@ -51,19 +59,13 @@ void check_container(const std::string& path) {
   if (!S_ISREG(st.st_mode)) corrupt(path, "not a regular file");
   std::ifstream in(path, std::ios::binary);
   if (!in) corrupt(path, "cannot open it for reading");
-  unsigned char head[14] = {0};
+  unsigned char head[sizeof kLegacyMagic] = {0};
   in.read(reinterpret_cast<char*>(head), sizeof head);
   const size_t got = static_cast<size_t>(in.gcount());
   if (got == 0) corrupt(path, "the file is empty");
-  if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return;
-  // The legacy format starts with a pickled magic number, 0x1950a86a20f9469cfc6c.
-  static const unsigned char kLegacy[14] = {0x80, 0x02, 0x8a, 0x0a, 0x6c, 0xfc, 0x9c,
-                                            0x46, 0xf9, 0x20, 0x6a, 0xa8, 0x50, 0x19};
-  if (got == sizeof kLegacy && std::memcmp(head, kLegacy, sizeof kLegacy) == 0)
-    corrupt(path,
-            "it uses the legacy (pre-1.6, non-zip) torch.save format, which is not supported; "
-            "re-save it in Python with torch.save(torch.load(path), new_path, "
-            "_use_new_zipfile_serialization=True)");
+  if (got >= 4 && std::memcmp(head, "PK\x03\x04", 4) == 0) return Container::kZip;
+  if (got == sizeof kLegacyMagic && std::memcmp(head, kLegacyMagic, sizeof kLegacyMagic) == 0)
+    return Container::kLegacy;
   if (head[0] == 0x80) corrupt(path, "it is a bare pickle, not a PyTorch zip checkpoint");
   corrupt(path, "not a PyTorch zip checkpoint (no zip header)");
 }
@@ -212,30 +214,15 @@ torch::Tensor materialise(const std::string& path, const std::string& name, cons
   return view.clone(at::MemoryFormat::Contiguous);
 }
 
-PthCheckpoint read_zip(const std::string& path) {
-  caffe2::serialize::PyTorchStreamReader zip(path);  // records are looked up under its folder
-  if (zip.hasRecord("byteorder") && record_text(zip, "byteorder").rfind("little", 0) != 0)
-    corrupt(path, "big-endian checkpoints are not supported");
-  if (!zip.hasRecord("data.pkl")) corrupt(path, "the archive has no data.pkl record");
-
-  pickle::ValuePtr root;
-  {
-    at::DataPtr pkl;
-    size_t size = 0;
-    std::tie(pkl, size) = zip.getRecord("data.pkl");
-    if (size > kMaxPickleBytes) corrupt(path, "data.pkl is implausibly large");
-    try {
-      root = pickle::unpickle(pkl.get(), size);
-    } catch (const Error& e) {
-      throw Error(e.code, "cannot load checkpoint '" + path + "': " + e.what());
-    }
-  }
-
-  const Value& sd = find_state_dict(path, *root);
+// The state_dict of an unpickled checkpoint, each storage fetched once (by
+// `fetch`) and released after its last tensor.
+PthCheckpoint collect(const std::string& path, const Value& root,
+                      const std::function<void(const TensorRef&, Storage&)>& fetch) {
+  const Value& sd = find_state_dict(path, root);
   PthCheckpoint out;
-  if (&sd != root.get()) {
-    if (const Value* epoch = root->find("epoch"); epoch && epoch->is(Kind::Int)) out.epoch = epoch->as_int();
-    const Value* opt = root->find("optimizer");
+  if (&sd != &root) {
+    if (const Value* epoch = root.find("epoch"); epoch && epoch->is(Kind::Int)) out.epoch = epoch->as_int();
+    const Value* opt = root.find("optimizer");
     out.has_optimizer = opt && !opt->is(Kind::None);
   }
 
@@ -257,25 +244,139 @@ PthCheckpoint read_zip(const std::string& path) {
     if (name.compare(0, kPrefix.size(), kPrefix) == 0) name.erase(0, kPrefix.size());
     const TensorRef& ref = kv.second->tensor();
     Storage& storage = storages[ref.key];
-    if (!storage.bytes) {
-      const std::string record = "data/" + ref.key;
-      if (!zip.hasRecord(record)) corrupt(path, "storage record '" + record + "' is missing");
-      auto bytes = std::make_shared<at::DataPtr>();
-      std::tie(*bytes, storage.nbytes) = zip.getRecord(record);
-      storage.bytes = std::move(bytes);
-    }
+    if (!storage.bytes) fetch(ref, storage);
     out.state_dict.emplace_back(std::move(name), materialise(path, kv.first->as_string(), ref, storage));
     if (--storage.uses_left == 0) storages.erase(ref.key);
   }
   return out;
 }
 
+PthCheckpoint read_zip(const std::string& path) {
+  caffe2::serialize::PyTorchStreamReader zip(path);  // records are looked up under its folder
+  if (zip.hasRecord("byteorder") && record_text(zip, "byteorder").rfind("little", 0) != 0)
+    corrupt(path, "big-endian checkpoints are not supported");
+  if (!zip.hasRecord("data.pkl")) corrupt(path, "the archive has no data.pkl record");
+
+  pickle::ValuePtr root;
+  {
+    at::DataPtr pkl;
+    size_t size = 0;
+    std::tie(pkl, size) = zip.getRecord("data.pkl");
+    if (size > kMaxPickleBytes) corrupt(path, "data.pkl is implausibly large");
+    try {
+      root = pickle::unpickle(pkl.get(), size);
+    } catch (const Error& e) {
+      throw Error(e.code, "cannot load checkpoint '" + path + "': " + e.what());
+    }
+  }
+
+  return collect(path, *root, [&](const TensorRef& ref, Storage& storage) {
+    const std::string record = "data/" + ref.key;
+    if (!zip.hasRecord(record)) corrupt(path, "storage record '" + record + "' is missing");
+    auto bytes = std::make_shared<at::DataPtr>();
+    std::tie(*bytes, storage.nbytes) = zip.getRecord(record);
+    storage.bytes = std::move(bytes);
+  });
+}
+
+
+// Every storage an unpickled object refers to: key -> (dtype, elements).
+void storages_in(const Value& v, std::unordered_map<std::string, std::pair<c10::ScalarType, int64_t>>& out) {
+  switch (v.kind) {
+    case Kind::Tensor:
+    case Kind::Storage:
+      out.emplace(v.tensor().key, std::make_pair(v.tensor().dtype, v.tensor().storage_numel));
+      break;
+    case Kind::List:
+    case Kind::Tuple:
+      for (const auto& item : v.items()) storages_in(*item, out);
+      break;
+    case Kind::Dict:
+      for (const auto& kv : v.entries()) {
+        storages_in(*kv.first, out);
+        storages_in(*kv.second, out);
+      }
+      break;
+    default:
+      break;
+  }
+}
+
+// The legacy torch.save format (PyTorch < 1.6, or _use_new_zipfile_serialization=False):
+// five pickles in a row (the magic number, protocol version 1001, system
+// info, the object with ('storage', type, key, location, numel, None)
+// persistent ids, the list of storage keys), then each storage in that order
+// as a little-endian int64 element count followed by its raw elements.
+PthCheckpoint read_legacy(const std::string& path) {
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) corrupt(path, "cannot open it for reading");
+  const std::streamoff end = in.tellg();
+  if (end < 0) corrupt(path, "cannot read its size");
+  std::vector<char> buf(static_cast<size_t>(end));
+  in.seekg(0);
+  in.read(buf.data(), static_cast<std::streamsize>(buf.size()));
+  if (static_cast<size_t>(in.gcount()) != buf.size()) corrupt(path, "short read");
+
+  size_t pos = sizeof kLegacyMagic;  // check_container compared the magic pickle
+  auto next = [&](const char* what) {
+    size_t used = 0;
+    try {
+      auto v = pickle::unpickle(buf.data() + pos, buf.size() - pos, pickle::Limits(), &used);
+      pos += used;
+      return v;
+    } catch (const Error& e) {
+      throw Error(e.code, "cannot load checkpoint '" + path + "' (legacy format, " + what + "): " + e.what());
+    }
+  };
+  const auto version = next("protocol version");
+  if (!version->is(Kind::Int) || version->as_int() != 1001)
+    corrupt(path, "legacy format with an unknown protocol version (expected 1001)");
+  const auto info = next("system info");
+  if (const Value* le = info->find("little_endian"); le && le->is(Kind::Bool) && !le->as_bool())
+    corrupt(path, "big-endian checkpoints are not supported");
+  const auto root = next("object");
+  const auto keys = next("storage keys");
+  if (!keys->is(Kind::List)) corrupt(path, "legacy format without its list of storage keys");
+
+  std::unordered_map<std::string, std::pair<c10::ScalarType, int64_t>> used;
+  storages_in(*root, used);
+  std::unordered_map<std::string, std::pair<size_t, size_t>> where;  // key -> (offset, bytes)
+  for (const auto& k : keys->items()) {
+    if (!k->is(Kind::String)) corrupt(path, "a storage key is not a string");
+    const std::string& key = k->as_string();
+    auto it = used.find(key);
+    if (it == used.end()) corrupt(path, "storage '" + printable(key) + "' is listed but no tensor uses it");
+    if (buf.size() - pos < 8) corrupt(path, "the data ends before storage '" + printable(key) + "' (truncated?)");
+    const uint64_t numel = read_le(buf, pos, 8);
+    pos += 8;
+    if (numel != static_cast<uint64_t>(it->second.second))
+      corrupt(path, "storage '" + printable(key) + "' holds " + std::to_string(numel) + " elements, its tensors expect " +
+                        std::to_string(it->second.second));
+    const size_t esize = c10::elementSize(it->second.first);
+    if (numel > (buf.size() - pos) / esize)
+      corrupt(path, "the data ends inside storage '" + printable(key) + "' (truncated?)");
+    const size_t nbytes = static_cast<size_t>(numel) * esize;
+    if (!where.emplace(key, std::make_pair(pos, nbytes)).second)
+      corrupt(path, "storage '" + printable(key) + "' is listed twice");
+    pos += nbytes;
+  }
+  return collect(path, *root, [&](const TensorRef& ref, Storage& storage) {
+    auto it = where.find(ref.key);
+    if (it == where.end()) corrupt(path, "storage '" + printable(ref.key) + "' is missing from the data");
+    auto bytes = std::make_shared<at::DataPtr>(c10::GetCPUAllocator()->allocate(it->second.second));
+    if (it->second.second) std::memcpy(bytes->get(), buf.data() + it->second.first, it->second.second);
+    storage.nbytes = it->second.second;
+    storage.bytes = std::move(bytes);
+  });
+}
+
 }  // namespace
 
 PthCheckpoint read_pth(const std::string& path) {
-  check_container(path);
-  check_claimed_sizes(path);
+  const Container kind = check_container(path);
   try {
+    if (kind == Container::kLegacy) return read_legacy(path);
+    check_claimed_sizes(path);
     return read_zip(path);
   } catch (const Error&) {
     throw;

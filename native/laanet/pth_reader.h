@@ -1,6 +1,7 @@
-// Reads official LAA-Net checkpoints written by torch.save (the zip container
-// of PyTorch >= 1.6) without Python and without running anything from the
-// file: data.pkl goes through the restricted unpickler in pickle.h.
+// Reads checkpoints written by torch.save (the zip container of PyTorch >=
+// 1.6, and the legacy format before it: the official LAA-Net checkpoints, the
+// EfficientNet ImageNet weights) without Python and without running anything
+// from the file: every pickle goes through the restricted unpickler in pickle.h.
 #pragma once
 #include <cstdint>
 #include <string>
@@ -19,8 +20,7 @@ struct PthCheckpoint {
 // whose values are all tensors). Tensors keep their saved dtype and come back
 // contiguous on the CPU.
 // Throws laa::Error: ENOENT (no such file), EUNSAFE (the pickle names code
-// outside the allow-list), ECORRUPT (anything else unreadable, including the
-// legacy non-zip torch.save format).
+// outside the allow-list), ECORRUPT (anything else unreadable).
 PthCheckpoint read_pth(const std::string& path);
 
 }  // namespace laa

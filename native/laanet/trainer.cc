@@ -21,12 +21,6 @@ const char* const kModelPrefix = "model.";
 const char* const kOptimPrefix = "optim.";
 const char* const kRngKey = "rng.cpu";
 
-bool is_backbone_name(const std::string& name) {
-  for (const char* p : {"_conv_stem.", "_bn0.", "_blocks.", "_conv_head.", "_bn1."})
-    if (name.rfind(p, 0) == 0) return true;
-  return false;
-}
-
 torch::Tensor cpu_rng_state() {
   at::Generator gen = at::detail::getDefaultCPUGenerator();
   std::lock_guard<std::mutex> lock(gen.mutex());
@@ -99,33 +93,14 @@ void init_decoder_and_heads(LaaNetImpl& net) {
 }
 
 void load_backbone(LaaNetImpl& net, const StateDict& weights) {
-  std::map<std::string, const torch::Tensor*> by_name;
-  for (const auto& kv : weights) {
-    std::string k = kv.first;
-    if (k.rfind("module.", 0) == 0) k = k.substr(7);
-    by_name[k] = &kv.second;
-  }
+  const StateDict src = backbone_tensors(net.spec, weights, /*keep_classifier=*/false);
+  std::map<std::string, torch::Tensor> own;
+  for (auto& kv : module_state(net)) own.emplace(kv.first, kv.second);
   torch::NoGradGuard no_grad;
-  std::vector<std::string> missing;
-  int64_t copied = 0;
-  for (auto& kv : module_state(net)) {
-    if (!is_backbone_name(kv.first)) continue;
-    auto it = by_name.find(kv.first);
-    if (it == by_name.end()) {
-      missing.push_back(kv.first);
-      continue;
-    }
-    if (it->second->sizes() != kv.second.sizes())
-      throw Error(codes::kWeights, "backbone tensor '" + kv.first + "' has shape " + c10::str(it->second->sizes()) +
-                                       ", expected " + c10::str(kv.second.sizes()) + " (EfficientNet-B4)");
-    kv.second.copy_(it->second->to(kv.second.scalar_type()));
-    ++copied;
+  for (const auto& kv : src) {
+    auto& dst = own.at(kv.first);
+    dst.copy_(kv.second.to(dst.device(), dst.scalar_type()));
   }
-  if (!missing.empty())
-    throw Error(codes::kWeights, "the backbone weights lack " + std::to_string(missing.size()) +
-                                     " EfficientNet-B4 tensors (first: '" + missing.front() +
-                                     "'); expected a state dict with lukemelas efficientnet_pytorch names");
-  if (copied == 0) throw Error(codes::kWeights, "no EfficientNet-B4 backbone tensors found");
 }
 
 Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
@@ -142,7 +117,7 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
   {
     RunRng rng(rng_);
     torch::manual_seed(opts.seed);
-    net_ = LaaNet();
+    net_ = LaaNet(backbone_spec(opts.backbone));
     init_weights();
   }
   net_->to(device_);
@@ -157,11 +132,14 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
   for (const auto& kv : net_->named_parameters()) {
     params.push_back(kv.value());
     names.push_back(kv.key());
-    if (is_backbone_name(kv.key())) backbone_params_.push_back(kv.value());
+    if (is_backbone_key(kv.key())) backbone_params_.push_back(kv.value());
   }
-  if (int64_t(backbone_params_.size()) != kBackboneParamTensors)
-    throw Error(codes::kInternal, "expected 416 backbone parameter tensors, found " +
-                                      std::to_string(backbone_params_.size()));
+  // The official freeze is by position (the first 416 tensors for B4): the
+  // backbone must come first for the two to agree.
+  for (size_t i = 0; i < names.size(); ++i)
+    if (is_backbone_key(names[i]) != (i < backbone_params_.size()))
+      throw Error(codes::kInternal, "backbone parameters are not the first " +
+                                        std::to_string(backbone_params_.size()) + " tensors ('" + names[i] + "')");
   opt_ = std::make_unique<SamAdam>(params, names, opts.rho, opts.adam);
   net_->train();
 }
@@ -169,6 +147,10 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
 void Trainer::init_weights() {
   if (opts_.init == "weights") {
     auto m = Model::load(opts_.init_path, ModelOptions{});
+    if (&m->backbone() != &net_->spec)
+      throw Error(codes::kWeights, "'" + opts_.init_path + "' holds a LAA-Net with backbone " + m->backbone().name +
+                                       ", but this run trains backbone " + net_->spec.name +
+                                       " (set the backbone option to match)");
     torch::NoGradGuard no_grad;
     auto src = official_state_dict(*m->net());
     load_official(*net_, src);
@@ -349,7 +331,7 @@ void Trainer::save_checkpoint(const std::string& path, const std::map<std::strin
   all.emplace_back(kRngKey, rng_.clone());
   auto meta = metadata;
   meta["laa_checkpoint"] = "1";
-  meta["architecture"] = "laa-net-efficientnet-b4-efpn";
+  meta["architecture"] = net_->spec.architecture;
   meta["input_size"] = std::to_string(opts_.input_size);
   meta["lr"] = c10::str(opt_->lr());
   write_safetensors(path, all, meta);
@@ -359,6 +341,12 @@ std::map<std::string, std::string> Trainer::load_checkpoint(const std::string& p
   SafetensorsFile file = read_safetensors(path);
   if (file.metadata["laa_checkpoint"] != "1")
     throw Error(codes::kWeights, "'" + path + "' is not a laa-native training checkpoint (no laa_checkpoint metadata)");
+  // Checkpoints from before the backbone option hold B4.
+  const auto arch = file.metadata.find("architecture");
+  const std::string held = arch == file.metadata.end() ? backbone_spec(kDefaultBackbone).architecture : arch->second;
+  if (held != net_->spec.architecture)
+    throw Error(codes::kArg, "the checkpoint holds architecture '" + held + "', this run trains '" +
+                                 net_->spec.architecture + "' (backbone " + net_->spec.name + ")");
   const auto size = file.metadata.find("input_size");
   if (size != file.metadata.end() && size->second != std::to_string(opts_.input_size))
     throw Error(codes::kArg, "the checkpoint was trained at inputSize " + size->second + ", this run uses " +

@@ -19,7 +19,8 @@ namespace laa {
 
 struct TrainerOptions {
   int64_t input_size = kInputSize;
-  std::string init = "scratch";  // "scratch" | "weights" (a LAA-Net checkpoint) | "backbone" (EfficientNet-B4 state dict)
+  std::string backbone = kDefaultBackbone;  // a member of backbones.h
+  std::string init = "scratch";  // "scratch" | "weights" (a LAA-Net checkpoint) | "backbone" (an EfficientNet state dict)
   std::string init_path;
   uint64_t seed = 317;           // the official SEED (spec §5)
   double rho = 0.05;
@@ -65,8 +66,8 @@ class Trainer {
 
   void set_lr(double lr) { opt_->set_lr(lr); }
   double lr() const { return opt_->lr(); }
-  // spec §5: parameters 0..415 (the whole EfficientNet) frozen during warm-up;
-  // their BatchNorms stay in train mode.
+  // spec §5: the whole EfficientNet (B4: parameters 0..415) frozen during
+  // warm-up; its BatchNorms stay in train mode.
   void set_backbone_frozen(bool frozen);
   bool backbone_frozen() const { return frozen_; }
 
@@ -74,7 +75,7 @@ class Trainer {
   // "optim.*" (Adam), "rng.cpu" plus the caller's metadata.
   void save_checkpoint(const std::string& path, const std::map<std::string, std::string>& metadata);
   std::map<std::string, std::string> load_checkpoint(const std::string& path);
-  // The plain 803-key weights file that LaaNet.load / Detector use.
+  // The plain weights file (B4: the 803 official keys) that LaaNet.load / Detector use.
   void export_weights(const std::string& path, const std::string& dtype,
                       const std::map<std::string, std::string>& metadata);
   // export_weights with precise-BN statistics over `batches`, for evaluating a
@@ -104,7 +105,7 @@ class Trainer {
 // BatchNorms 1/0, hm.3 bias −2.19, cstency.3 ~ N(0, sqrt(2/256)) with bias 0.
 void init_decoder_and_heads(LaaNetImpl& net);
 
-// Copies an EfficientNet-B4 state dict with lukemelas names (`_conv_stem`,
+// Copies an EfficientNet state dict with lukemelas names (`_conv_stem`,
 // `_blocks.N.*`, `_conv_head`, `_bn1`; `_fc.*` ignored) into the backbone.
 // Every backbone tensor must be present with the right shape (EWEIGHTS).
 void load_backbone(LaaNetImpl& net, const StateDict& weights);

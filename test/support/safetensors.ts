@@ -8,6 +8,16 @@ export interface FixtureTensor {
   data: Float32Array | Float64Array | Uint8Array | BigInt64Array;
 }
 
+/** IEEE binary16 bits to a number (exact). F16 tensors are read as Float64Array. */
+export function halfToNumber(h: number): number {
+  const sign = h & 0x8000 ? -1 : 1;
+  const exp = (h >> 10) & 0x1f;
+  const frac = h & 0x3ff;
+  if (exp === 0) return sign * frac * 2 ** -24;
+  if (exp === 31) return frac ? NaN : sign * Infinity;
+  return sign * (1 + frac / 1024) * 2 ** (exp - 15);
+}
+
 export function readSafetensors(path: string): { tensors: Record<string, FixtureTensor>; metadata: Record<string, string> } {
   const buf = fs.readFileSync(path);
   const n = Number(buf.readBigUInt64LE(0));
@@ -21,6 +31,7 @@ export function readSafetensors(path: string): { tensors: Record<string, Fixture
     const data =
       v.dtype === 'F32' ? new Float32Array(ab)
       : v.dtype === 'F64' ? new Float64Array(ab)
+      : v.dtype === 'F16' ? Float64Array.from(new Uint16Array(ab), halfToNumber)
       : v.dtype === 'I64' ? new BigInt64Array(ab)
       : new Uint8Array(ab);
     tensors[name] = { dtype: v.dtype, shape: v.shape, data };
