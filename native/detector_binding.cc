@@ -154,6 +154,7 @@ Napi::Value DetectorWrap::ScoreMedia(const Napi::CallbackInfo& info) {
   opts.batch = o.Get("batch").As<Napi::Number>().Int32Value();
   opts.detect_max_side = o.Get("detectMaxSide").As<Napi::Number>().Int32Value();
   opts.all_faces = o.Get("allFaces").ToBoolean();
+  opts.detect_threads = std::max(1, state_->threads);
   return PromiseWorker::start(new ScoreWorker(env, state_, info[0].As<Napi::String>().Utf8Value(), opts,
                                               o.Get("landmarks").As<Napi::String>().Utf8Value(),
                                               abort_flag_of(info[3]), info[2]));

@@ -19,6 +19,7 @@ struct ScoreOptions {
   bool heatmaps = false;    // also return the artifact heatmap per face (input/4: 96×96 at 384)
   int batch = 8;            // faces per network call
   int detect_max_side = 640;
+  int detect_threads = 1;   // frames searched for faces at once (dlib's HOG scan is single-threaded)
   bool all_faces = false;   // score every face, grouped into people across frames
   const ops::LandmarkPredictor* landmarks = nullptr;  // also return 68 landmarks per face
 };
