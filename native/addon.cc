@@ -7,6 +7,7 @@
 #include "abort_flag.h"
 #include "detector_binding.h"
 #include "encode_binding.h"
+#include "laanet/cpu_features.h"
 #include "libtorch_version.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
@@ -50,6 +51,19 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("mkldnn", at::hasMKLDNN());
   o.Set("threads", Napi::Number::New(env, at::get_num_threads()));
   o.Set("parallel", at::get_parallel_info());
+  const laa::CpuFeatures& f = laa::cpu_features();
+  Napi::Object cpu = Napi::Object::New(env);
+  cpu.Set("vendor", f.vendor);
+  cpu.Set("brand", f.brand);
+  cpu.Set("flags", f.flags());
+  cpu.Set("avx2", f.avx2);
+  cpu.Set("avx512", f.avx512f);
+  cpu.Set("avx512Bf16", f.avx512_bf16);
+  cpu.Set("amx", f.amx_tile && f.amx_bf16);
+  cpu.Set("nativeBf16", f.native_bf16());
+  cpu.Set("onednnIsa", f.onednn_isa);
+  cpu.Set("atenCapability", f.aten_capability);
+  o.Set("cpu", cpu);
   return o;
 }
 

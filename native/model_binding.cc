@@ -3,6 +3,8 @@
 #include <cstring>
 
 #include "laanet/errors.h"
+#include "ops/crop.h"
+#include "ops/media.h"
 #include "napi_worker.h"
 #include "tensor_io.h"
 
@@ -16,7 +18,23 @@ laa::ModelOptions parse_model_options(const Napi::Object& o) {
   if (o.Has("device")) opts.device = o.Get("device").As<Napi::String>().Utf8Value();
   if (o.Has("threads")) opts.threads = o.Get("threads").As<Napi::Number>().Int32Value();
   if (o.Has("backbone")) opts.backbone = o.Get("backbone").As<Napi::String>().Utf8Value();
+  if (o.Has("strict")) opts.strict = o.Get("strict").ToBoolean();
   return opts;
+}
+
+std::vector<std::string> calibration_files(const Napi::Object& o) {
+  std::vector<std::string> files;
+  if (!o.Has("calibration")) return files;
+  Napi::Array a = o.Get("calibration").As<Napi::Array>();
+  for (uint32_t i = 0; i < a.Length(); ++i) files.push_back(a.Get(i).As<Napi::String>().Utf8Value());
+  return files;
+}
+
+// The calibration batch of dtype 'auto': face crops (256² PNGs) as network inputs at the model's size.
+torch::Tensor calibration_batch(const std::vector<std::string>& files, int64_t size) {
+  std::vector<torch::Tensor> xs;
+  for (const auto& f : files) xs.push_back(laa::ops::to_network_input(laa::ops::read_image(f), torch::kFloat32, int(size)));
+  return torch::stack(xs);
 }
 
 // Builds the JS handle for a model made on a worker thread.
@@ -33,14 +51,20 @@ Napi::Value wrap_model(Napi::Env env, std::unique_ptr<laa::Model>& model, int th
 
 class LoadWorker : public PromiseWorker {
  public:
-  LoadWorker(Napi::Env env, std::string path, laa::ModelOptions opts, bool reference, uint64_t seed)
-      : PromiseWorker(env), path_(std::move(path)), opts_(std::move(opts)), reference_(reference), seed_(seed) {}
+  LoadWorker(Napi::Env env, std::string path, laa::ModelOptions opts, bool reference, uint64_t seed,
+             std::vector<std::string> calibration)
+      : PromiseWorker(env), path_(std::move(path)), opts_(std::move(opts)), reference_(reference), seed_(seed),
+        calibration_(std::move(calibration)) {}
 
  protected:
   void Run() override {
     laa::apply_threads(opts_.threads);
     if (reference_) model_ = laa::Model::reference(seed_, opts_);
     else model_ = laa::Model::load(path_, opts_);
+    if (opts_.dtype == "auto") {
+      if (calibration_.empty()) throw laa::Error(laa::codes::kArg, "dtype 'auto' needs calibration faces");
+      model_->choose_auto_dtype(calibration_batch(calibration_, model_->input_size()));
+    }
   }
   Napi::Value Result(Napi::Env env) override { return wrap_model(env, model_, opts_.threads); }
 
@@ -49,6 +73,7 @@ class LoadWorker : public PromiseWorker {
   laa::ModelOptions opts_;
   bool reference_;
   uint64_t seed_;
+  std::vector<std::string> calibration_;
   std::unique_ptr<laa::Model> model_;
 };
 
@@ -128,16 +153,17 @@ std::shared_ptr<laa::Model> LaaNetWrap::live(Napi::Env env) const {
 
 // load(path, options) -> Promise<NativeLaaNet>
 Napi::Value LaaNetWrap::Load(const Napi::CallbackInfo& info) {
-  auto opts = parse_model_options(info[1].As<Napi::Object>());
-  return PromiseWorker::start(new LoadWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(), opts, false, 0));
+  auto o = info[1].As<Napi::Object>();
+  return PromiseWorker::start(new LoadWorker(info.Env(), info[0].As<Napi::String>().Utf8Value(),
+                                             parse_model_options(o), false, 0, calibration_files(o)));
 }
 
 // reference(seed, options) -> Promise<NativeLaaNet>; seed is a BigInt (u64).
 Napi::Value LaaNetWrap::Reference(const Napi::CallbackInfo& info) {
   bool lossless = false;
   uint64_t seed = info[0].As<Napi::BigInt>().Uint64Value(&lossless);
-  auto opts = parse_model_options(info[1].As<Napi::Object>());
-  return PromiseWorker::start(new LoadWorker(info.Env(), "", opts, true, seed));
+  auto o = info[1].As<Napi::Object>();
+  return PromiseWorker::start(new LoadWorker(info.Env(), "", parse_model_options(o), true, seed, calibration_files(o)));
 }
 
 // forward(data, shape, heads{hm,cls,cstency}, intermediates) -> Promise<outputs>
@@ -175,6 +201,9 @@ Napi::Value LaaNetWrap::Info(const Napi::CallbackInfo& info) {
   auto m = live(env);
   Napi::Object o = Napi::Object::New(env);
   o.Set("dtype", laa::dtype_name(m->dtype()));
+  o.Set("requestedDtype", m->requested_dtype());
+  if (!m->dtype_note().empty()) o.Set("dtypeNote", m->dtype_note());
+  o.Set("inputSize", Napi::Number::New(env, double(m->input_size())));
   o.Set("device", m->device().str());
   o.Set("source", m->source());
   o.Set("parameters", Napi::Number::New(env, double(m->parameter_count())));

@@ -312,6 +312,7 @@ Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
   t.loss.cst = num(o, "lambdaCst", 100);
   t.device = str(o, "device", "cpu");
   t.precision = str(o, "precision", "float32");
+  t.strict = o.Has("strict") && o.Get("strict").ToBoolean();
   t.threads = int(num(o, "threads", 0));
   laa::LoaderOptions l;
   l.synthesis = str(o, "synthesis", "sbi");
@@ -416,6 +417,8 @@ Napi::Value TrainerWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("parameters", Napi::Number::New(env, double(r->trainer->parameter_count())));
   o.Set("lr", r->trainer->lr());
   o.Set("backboneFrozen", r->trainer->backbone_frozen());
+  o.Set("precision", r->trainer->options().precision);
+  if (!r->trainer->precision_note().empty()) o.Set("precisionNote", r->trainer->precision_note());
   if (r->loader) {
     o.Set("stepsPerEpoch", Napi::Number::New(env, double(r->loader->steps_per_epoch())));
     o.Set("videos", Napi::Number::New(env, double(r->loader->videos())));

@@ -3,6 +3,7 @@
  * video- and frame-level metrics (a table, or JSON), optionally a ROC PNG.
  */
 import { loadWeights } from './models';
+import type { DTypeOption } from './laanet';
 import { InvalidArgumentError, type Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -17,6 +18,7 @@ interface EvalCliOptions {
   frames: number;
   weights?: string;
   threads?: number;
+  dtype?: DTypeOption;
   threshold: number;
   json?: boolean;
   roc?: string;
@@ -54,7 +56,7 @@ async function run(dir: string | undefined, opts: EvalCliOptions) {
       if (!fs.existsSync(d) || !fs.statSync(d).isDirectory()) throw new LaaError('ENOENT', `Expected a folder '${d}' (eval <dir> reads <dir>/real and <dir>/fake)`);
   }
   if (!real?.length || !fake?.length) throw new LaaError('EINVAL', 'Expected --real <paths...> and --fake <paths...>, or a folder <dir> holding real/ and fake/');
-  const net = await loadWeights(opts.weights, opts.threads);
+  const net = await loadWeights(opts.weights, opts.threads, opts.dtype);
   const tty = process.stderr.isTTY;
   const report = await evaluate({
     real,
@@ -83,6 +85,7 @@ export function evalCommand(program: Command): void {
     .option('--frames <n>', 'frames sampled evenly per video', int('--frames', 1, 10000), 32)
     .option('--weights <file>', 'model weights (.safetensors or official .pth; `untrained` for the fixture fill rule); default: the bundled model')
     .option('--threads <n>', 'LibTorch threads', int('--threads', 1, 1024))
+    .option('--dtype <dtype>', 'auto (the fastest accurate here) | float32 | float64 | bfloat16', 'auto')
     .option('--threshold <p>', 'P(fake) from which a file or frame counts as fake (accuracy)', (v) => {
       const n = Number(v);
       if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('--threshold must be between 0 and 1');

@@ -12,7 +12,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Detector, type ScoreResult } from './detector';
 import { LaaError } from './errors';
-import { LaaNet, type DType } from './laanet';
+import { LaaNet, type DType, type DTypeOption } from './laanet';
 import { writeHeatmapOverlay } from './overlay';
 import { loadWeights } from './models';
 import { evalCommand } from './cli-eval';
@@ -60,10 +60,10 @@ function progressBar(file: string) {
   };
 }
 
-async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; json?: boolean; heatmapDir?: string; threshold: number; allFaces?: boolean; report?: string }) {
+async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; dtype?: DTypeOption; json?: boolean; heatmapDir?: string; threshold: number; allFaces?: boolean; report?: string }) {
   const files = expandInputs(inputs);
   if (files.length === 0) throw new LaaError('EINVAL', `no media files in ${inputs.join(', ')}`);
-  const net = await loadWeights(opts.weights, opts.threads);
+  const net = await loadWeights(opts.weights, opts.threads, opts.dtype);
   const detector = await Detector.create({ weights: net });
   let failed = 0;
   const modelName = net.info.metadata.model_name ?? (net.info.source.startsWith('fill-rule:') ? 'untrained fill-rule weights' : path.basename(net.info.source));
@@ -100,17 +100,13 @@ async function doctor() {
   const report = process.report.getReport() as unknown as { header: { glibcVersionRuntime?: string } };
   rows.push(['node', `${process.versions.node} (napi ${process.versions.napi}, ${process.platform}-${process.arch})`]);
   rows.push(['glibc', report.header.glibcVersionRuntime ?? 'not glibc']);
-  let flags = '';
-  try {
-    flags = fs.readFileSync('/proc/cpuinfo', 'utf8').match(/^flags\s*:(.*)$/m)?.[1] ?? '';
-  } catch {
-    /* not Linux */
-  }
-  const has = (f: string) => new RegExp(`\\b${f}\\b`).test(flags);
-  rows.push(['cpu', `${require('node:os').cpus()[0]?.model ?? '?'}, ${require('node:os').availableParallelism()} cores; AVX2 ${has('avx2') ? 'yes' : 'no'}, AVX-512 ${has('avx512f') ? 'yes' : 'no'}, AVX-512 BF16 ${has('avx512_bf16') ? 'yes' : 'no'}`]);
   let ok = true;
   try {
     const v = versions();
+    const c = v.cpu;
+    const yes = (b: boolean) => (b ? 'yes' : 'no');
+    rows.push(['cpu', `${c.brand || require('node:os').cpus()[0]?.model || '?'}, ${require('node:os').availableParallelism()} cores; AVX2 ${yes(c.avx2)}, AVX-512 ${yes(c.avx512)}, AVX512-BF16 ${yes(c.avx512Bf16)}, AMX ${yes(c.amx)}`]);
+    rows.push(['kernels', `oneDNN ISA ${c.onednnIsa || 'unknown'}, ATen ${c.atenCapability || 'unknown'}; bfloat16 ${c.nativeBf16 ? 'native (fast here)' : 'not native: bfloat16 requests run in float32 (see README, CPU precision)'}`]);
     const maps = fs.existsSync('/proc/self/maps') ? fs.readFileSync('/proc/self/maps', 'utf8') : '';
     const lib = (name: RegExp) => maps.split('\n').map((l) => l.split(/\s+/).pop() ?? '').find((p) => name.test(p)) ?? '?';
     rows.push(['addon', lib(/laa_native|laa-native.*\.node$/)]);
@@ -245,6 +241,7 @@ export function buildProgram(): Command {
     .option('--frames <n>', 'frames sampled evenly per video', intOption('--frames', 1, 10000), 32)
     .option('--weights <file>', 'model weights (.safetensors or official .pth; `untrained` for the fixture fill rule); default: the bundled model')
     .option('--threads <n>', 'LibTorch threads', intOption('--threads', 1, 1024))
+    .option('--dtype <dtype>', 'auto (the fastest accurate here) | float32 | float64 | bfloat16', 'auto')
     .option('--threshold <p>', 'P(fake) from which a file is labelled fake', (v) => {
       const n = Number(v);
       if (!(n >= 0 && n <= 1)) throw new InvalidArgumentError('--threshold must be between 0 and 1');

@@ -1,7 +1,7 @@
 export { LaaNet, REFERENCE_SEED } from './laanet';
 export { Detector, DEFAULT_LANDMARK_MODEL } from './detector';
 export type { DetectorOptions, ScoreOptions, ScoreResult, FrameResult, FrameWithFace, FrameWithoutFace, FaceBox, FaceResult, PersonResult, ProgressStage } from './detector';
-export type { DType, Device, HeadName, Tensor, LoadOptions, ReferenceOptions, ForwardOptions, ForwardResult, ForwardFeatures, ModelInfo } from './laanet';
+export type { DType, DTypeOption, Device, HeadName, Tensor, LoadOptions, ReferenceOptions, ForwardOptions, ForwardResult, ForwardFeatures, ModelInfo } from './laanet';
 export { BACKBONES, DEFAULT_BACKBONE, convertBackbone, imagenetBackbone } from './backbones';
 export type { Backbone, ConvertBackboneOptions } from './backbones';
 export { LaaError, DisposedError, AbortError } from './errors';

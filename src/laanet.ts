@@ -1,9 +1,12 @@
 import * as os from 'node:os';
+import * as path from 'node:path';
 import { AbortError, callNative, DisposedError, fromNative, invalidArgument } from './errors';
-import { binding, type NativeLaaNet } from './native';
+import { binding, packageRoot, type NativeLaaNet } from './native';
 import { checkBackbone, DEFAULT_BACKBONE, type Backbone } from './backbones';
 
 export type DType = 'float32' | 'float64' | 'bfloat16' | 'float16';
+/** A dtype to ask for: a DType, or `auto` (the fastest dtype that is accurate on this machine). */
+export type DTypeOption = DType | 'auto';
 export type Device = 'cpu' | 'cuda' | 'auto';
 export type HeadName = 'cls' | 'hm' | 'cstency';
 
@@ -15,11 +18,17 @@ export interface Tensor {
 
 export interface LoadOptions {
   /**
-   * Compute precision. `float64` matches the official code bit for bit; `bfloat16` is the fast CPU option;
-   * on CUDA `bfloat16` and `float16` run the inference plan in that precision (`float16`: CUDA only).
-   * `float32` is true float32 on CUDA too (no TF32). Default `float32`.
+   * Compute precision. `float64` matches the official code bit for bit; `bfloat16` is fast on CPUs with native
+   * bfloat16 (AVX512-BF16 or AMX; `versions().cpu.nativeBf16`) and on GPUs. Elsewhere a `bfloat16` request runs
+   * float32, with a one-time warning, and `info.dtype` says `float32` (unless `strict`). `auto` measures float32
+   * against bfloat16 at load, on two calibration faces, and keeps bfloat16 only where it is native, faster and
+   * moves P(fake) by at most 0.01 (`info.dtypeNote` says what it chose and why). On CUDA `bfloat16` and `float16`
+   * run the inference plan in that precision (`float16`: CUDA only); `float32` is true float32 there (no TF32).
+   * Default `float32` (Detector: `auto`).
    */
-  dtype?: DType;
+  dtype?: DTypeOption;
+  /** A `bfloat16` request on a CPU without native bfloat16 fails (EUNSUPPORTED) instead of running float32. */
+  strict?: boolean;
   /**
    * `auto` (default): CUDA when this binary was built with CUDA and a GPU is visible, else the CPU, so the
    * CPU build behaves exactly as `cpu`. `cuda` fails with EDEVICE when CUDA is not usable; `cpu` always stays on the CPU.
@@ -69,7 +78,14 @@ export interface ForwardResult {
 }
 
 export interface ModelInfo {
+  /** The precision the model runs in (after any fallback or `auto` choice). */
   dtype: DType;
+  /** What was asked for: a dtype or `auto`. */
+  requestedDtype: DTypeOption;
+  /** Why `dtype` differs from the request, or what `auto` chose and why (absent when it runs what was asked). */
+  dtypeNote?: string;
+  /** The face-crop size the weights were trained at (`input_size` metadata; 384 without it). */
+  inputSize: number;
   device: string;
   /** The weights file, or a description of generated weights. */
   source: string;
@@ -82,7 +98,11 @@ export interface ModelInfo {
 }
 
 const HEADS: readonly HeadName[] = ['cls', 'hm', 'cstency'];
-const DTYPES: readonly DType[] = ['float32', 'float64', 'bfloat16', 'float16'];
+const DTYPES: readonly DTypeOption[] = ['float32', 'float64', 'bfloat16', 'float16', 'auto'];
+const SAVE_DTYPES: readonly DType[] = ['float32', 'float64', 'bfloat16', 'float16'];
+/** Face crops `auto` calibrates on (models/calibration/). */
+const CALIBRATION = ['obama-256.png', 'biden-256.png'].map((f) => path.join(packageRoot, 'models', 'calibration', f));
+let warnedFallback = false;
 const DEVICES: readonly Device[] = ['cpu', 'cuda', 'auto'];
 
 /** The fixture fill rule's seed (fixtures/README.md). */
@@ -96,7 +116,18 @@ function nativeOptions(opts: LoadOptions = {}) {
   const threads = opts.threads ?? os.availableParallelism();
   if (!Number.isInteger(threads) || threads < 1 || threads > 1024)
     throw invalidArgument('options.threads', 'an integer between 1 and 1024', threads);
-  return { dtype, device, threads };
+  if (opts.strict !== undefined && typeof opts.strict !== 'boolean') throw invalidArgument('options.strict', 'a boolean', opts.strict);
+  return { dtype, device, threads, strict: !!opts.strict, ...(dtype === 'auto' ? { calibration: CALIBRATION } : {}) };
+}
+
+/** One warning per process when a bfloat16 request runs float32 (the note says why). */
+function warnFallback(net: LaaNet): LaaNet {
+  const note = net.info.dtypeNote;
+  if (!warnedFallback && note && net.info.requestedDtype !== 'auto' && net.info.dtype !== net.info.requestedDtype) {
+    warnedFallback = true;
+    process.emitWarning(`laa-native: ${note}`, { code: 'LAA_BF16_FALLBACK' });
+  }
+  return net;
 }
 
 function checkSignal(signal?: AbortSignal) {
@@ -122,7 +153,7 @@ export class LaaNet {
   static async load(path: string, options?: LoadOptions): Promise<LaaNet> {
     if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
     const opts = nativeOptions(options);
-    return new LaaNet(await callNative(() => binding().NativeLaaNet.load(path, opts)));
+    return warnFallback(new LaaNet(await callNative(() => binding().NativeLaaNet.load(path, opts))));
   }
 
   /**
@@ -132,7 +163,7 @@ export class LaaNet {
   static async reference(seed: bigint = REFERENCE_SEED, options?: ReferenceOptions): Promise<LaaNet> {
     if (typeof seed !== 'bigint' || seed < 0n || seed >= 1n << 64n) throw invalidArgument('seed', 'a u64 bigint', seed);
     const opts = { ...nativeOptions(options), backbone: checkBackbone('options.backbone', options?.backbone ?? DEFAULT_BACKBONE) };
-    return new LaaNet(await callNative(() => binding().NativeLaaNet.reference(seed, opts)));
+    return warnFallback(new LaaNet(await callNative(() => binding().NativeLaaNet.reference(seed, opts))));
   }
 
   /** Runs the network on a normalised RGB batch `[n, 3, H, W]` (values in [-1, 1], H and W multiples of 32). */
@@ -156,8 +187,8 @@ export class LaaNet {
   async save(path: string, options: { dtype?: DType; metadata?: Record<string, string> } = {}): Promise<void> {
     const native = this.#live();
     if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
-    if (options.dtype !== undefined && !DTYPES.includes(options.dtype))
-      throw invalidArgument('options.dtype', `one of ${DTYPES.join(', ')}`, options.dtype);
+    if (options.dtype !== undefined && !SAVE_DTYPES.includes(options.dtype))
+      throw invalidArgument('options.dtype', `one of ${SAVE_DTYPES.join(', ')}`, options.dtype);
     const site = new Error();
     return this.#enqueue(undefined, async () => {
       try {

@@ -6,7 +6,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LaaError } from './errors';
-import { LaaNet } from './laanet';
+import { LaaNet, type DTypeOption } from './laanet';
 import { packageRoot } from './native';
 
 /** File name of the bundled model inside the package's `models/` folder. */
@@ -40,12 +40,12 @@ export function defaultModelPath(): string {
 }
 
 /** --weights: a file, `untrained` (the fixture fill rule, for tests), or by default the bundled model. */
-export async function loadWeights(weights: string | undefined, threads?: number): Promise<LaaNet> {
+export async function loadWeights(weights: string | undefined, threads?: number, dtype: DTypeOption = 'auto'): Promise<LaaNet> {
   if (weights === 'untrained') {
     process.stderr.write('laa-native: using UNTRAINED fill-rule weights (fixture seed 20261125): scores are meaningless.\n');
-    return LaaNet.reference(undefined, { threads });
+    return LaaNet.reference(undefined, { threads, dtype });
   }
-  const net = await LaaNet.load(weights ?? defaultModelPath(), { threads });
+  const net = await LaaNet.load(weights ?? defaultModelPath(), { threads, dtype });
   const name = net.info.metadata.model_name ?? path.basename(net.info.source);
   process.stderr.write(`laa-native: model ${name}${name === DEFAULT_MODEL_NAME ? ` (bundled: ${DEFAULT_MODEL_CAVEAT})` : ''}\n`);
   return net;

@@ -15,11 +15,17 @@ export interface NativeModelOptions {
   dtype: string;
   device: string;
   threads: number;
+  strict: boolean;
   backbone?: string;
+  /** Face crops for dtype 'auto'. */
+  calibration?: string[];
 }
 
 export interface NativeLaaNetInfo {
   dtype: string;
+  requestedDtype: string;
+  dtypeNote?: string;
+  inputSize: number;
   device: string;
   source: string;
   parameters: number;
@@ -72,7 +78,7 @@ export interface NativeTrainer {
   saveCheckpoint(path: string, metadata: Record<string, string>): Promise<void>;
   loadCheckpoint(path: string): Promise<Record<string, string>>;
   exportWeights(path: string, dtype: string | undefined, metadata: Record<string, string>): Promise<void>;
-  info(): { parameters: number; lr: number; backboneFrozen: boolean; stepsPerEpoch?: number; videos?: number; frames?: number };
+  info(): { parameters: number; lr: number; backboneFrozen: boolean; precision: string; precisionNote?: string; stepsPerEpoch?: number; videos?: number; frames?: number };
   dispose(): void;
 }
 
@@ -92,6 +98,23 @@ export interface NativeVersions {
   mkldnn: boolean;
   threads: number;
   parallel: string;
+  /** What this CPU offers and what LibTorch's kernels use of it. */
+  cpu: {
+    vendor: string;
+    brand: string;
+    /** Usable instruction sets among avx2 fma avx_vnni avx512f/bw/vl/dq avx512_vnni avx512_bf16 avx512_fp16 amx_tile/bf16/int8. */
+    flags: string;
+    avx2: boolean;
+    avx512: boolean;
+    avx512Bf16: boolean;
+    amx: boolean;
+    /** bfloat16 arithmetic in hardware (AVX512-BF16 or AMX) that oneDNN may use: where `bfloat16` is fast. */
+    nativeBf16: boolean;
+    /** oneDNN's effective ISA (honours ONEDNN_MAX_CPU_ISA), '' when the loaded oneDNN does not say. */
+    onednnIsa: string;
+    /** ATen's vectorised kernels (at::show_config "CPU capability usage"). */
+    atenCapability: string;
+  };
 }
 
 export interface NativeWeightsFile {

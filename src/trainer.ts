@@ -80,6 +80,11 @@ export interface TrainerOptions {
    */
   precision?: 'float32' | 'bfloat16';
   /**
+   * On a CPU without native bfloat16 (no AVX512-BF16 or AMX) a `bfloat16` run trains in float32, with a
+   * one-time warning (`trainer.precision` says what runs); `strict: true` makes it an error (EUNSUPPORTED).
+   */
+  strict?: boolean;
+  /**
    * Artifact-gain curriculum (SBI only; not in the official recipe): each fake's
    * difference from its real is amplified ×`start` at epoch 0, the gain falling
    * linearly to ×1 at epoch `epochs`; plain SBI after. A network trained from
@@ -175,6 +180,7 @@ interface RunConfig {
 }
 
 const CHECKPOINT = 'checkpoint.safetensors';
+let warnedPrecision = false;
 const WEIGHTS = 'model.safetensors';
 
 /** The official LinearDecayLR (spec §5, Appendix B) for a run of `epochs` epochs. */
@@ -251,6 +257,7 @@ export class Trainer {
       preciseBnSteps: positiveInt('options.preciseBnSteps', opts.preciseBnSteps, 0, 0),
       device: opts.device ?? 'auto',
       precision: opts.precision ?? 'float32',
+      strict: opts.strict ?? false,
       artifactGain: {
         start: positiveNumber('options.artifactGain.start', opts.artifactGain?.start, 1),
         epochs: positiveInt('options.artifactGain.epochs', opts.artifactGain?.epochs, 0, 0),
@@ -295,11 +302,16 @@ export class Trainer {
         records, inputSize: o.inputSize, backbone: o.backbone, init, initPath, seed: o.seed, rho: o.rho, lr: o.lr,
         weightDecay: o.weightDecay, lambdaCls: o.lambda.cls, lambdaHm: o.lambda.hm, lambdaCst: o.lambda.cst,
         device: o.device, threads: o.threads, synthesis: o.synthesis, batchSize: o.batchSize,
-        framesPerVideo: o.framesPerVideo, workers: o.workers, precision: o.precision,
+        framesPerVideo: o.framesPerVideo, workers: o.workers, precision: o.precision, strict: o.strict,
         artifactGain: o.artifactGain.start, artifactGainEpochs: o.artifactGain.epochs,
       }),
     );
     const trainer = new Trainer(native, o);
+    const note = native.info().precisionNote;
+    if (note && !warnedPrecision) {
+      warnedPrecision = true;
+      process.emitWarning(`laa-native: ${note}`, { code: 'LAA_BF16_FALLBACK' });
+    }
     if (hasCkpt) {
       try {
         const meta = await callNative(() => native.loadCheckpoint(ckpt));
@@ -311,6 +323,11 @@ export class Trainer {
       }
     }
     return trainer;
+  }
+
+  /** The precision the passes run in: `options.precision`, or float32 after a bfloat16 fallback. */
+  get precision(): 'float32' | 'bfloat16' {
+    return (this.#live().info().precision ?? this.options.precision) as 'float32' | 'bfloat16';
   }
 
   get stepsPerEpoch(): number {

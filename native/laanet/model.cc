@@ -4,10 +4,15 @@
 #include <torch/cuda.h>
 #include <torch/version.h>
 
+#include <algorithm>
+#include <chrono>
+#include <cmath>
 #include <cstring>
+#include <sstream>
 #include <fstream>
 
 #include "laanet/checkpoint.h"
+#include "laanet/cpu_features.h"
 #include "laanet/errors.h"
 #include "laanet/pth_reader.h"
 #include "laanet/safetensors.h"
@@ -80,9 +85,32 @@ void apply_threads(int threads) {
 
 Model::Model(const ModelOptions& opts) : Model(opts, backbone_spec(opts.backbone)) {}
 
+std::string bf16_not_native_reason() {
+  const CpuFeatures& f = cpu_features();
+  if (f.native_bf16()) return "";
+  std::string why = (f.avx512_bf16 || f.amx_bf16)
+                        ? "oneDNN is limited to ISA " + f.onednn_isa + " (ONEDNN_MAX_CPU_ISA?)"
+                        : "this CPU has no native bfloat16 (no AVX512-BF16 or AMX; it has: " + f.flags() + ")";
+  return why + ", so bfloat16 convolutions would run emulated or on reference kernels, several times to ~50x slower "
+               "than float32";
+}
+
 Model::Model(const ModelOptions& opts, const BackboneSpec& backbone) : net_(backbone) {
-  dtype_ = parse_dtype(opts.dtype);
+  requested_dtype_ = opts.dtype;
+  warm_up_ = opts.warm_up;
+  auto_dtype_ = opts.dtype == "auto";
+  dtype_ = auto_dtype_ ? torch::kFloat32 : parse_dtype(opts.dtype);
   device_ = parse_device(opts.device);
+  if (dtype_ == torch::kBFloat16 && device_.is_cpu()) {
+    const std::string why = bf16_not_native_reason();
+    if (!why.empty()) {
+      if (opts.strict)
+        throw Error("EUNSUPPORTED", "dtype 'bfloat16' was requested with strict, but " + why +
+                                        ". Use 'float32' (or 'auto'), or drop strict to fall back to float32");
+      dtype_ = torch::kFloat32;
+      dtype_note_ = "bfloat16 was requested, but " + why + "; running float32 instead";
+    }
+  }
   // LibTorch's CPU float16 convolutions are slow or missing; bfloat16 is the CPU's reduced precision.
   if (dtype_ == torch::kFloat16 && device_.is_cpu())
     throw Error(codes::kArg, "Expected dtype 'float16' only on a CUDA device but the model runs on the CPU "
@@ -108,6 +136,75 @@ void Model::place() {
   net_->eval();
   // On CUDA the plan keeps the transposed convs (Upsample::kAuto).
   fused_ = std::make_unique<FusedLaaNet>(*net_, dtype_, /*channels_last=*/true);
+  if (warm_up_) warm_up();
+}
+
+int64_t Model::input_size() const {
+  auto it = metadata_.find("input_size");
+  const int v = it == metadata_.end() ? 0 : std::atoi(it->second.c_str());
+  return v >= 64 && v <= 1024 && v % 32 == 0 ? v : kInputSize;
+}
+
+void Model::warm_up() {
+  // The first forward of a process pays for oneDNN's kernel generation and
+  // the first touch of every activation buffer (measured: ~1.5x a steady
+  // forward); doing it here makes the caller's first call a steady one.
+  if (!device_.is_cpu()) return;
+  const int64_t s = input_size();
+  ForwardRequest req;
+  req.input = torch::zeros({1, 3, s, s});
+  forward(req);
+}
+
+void Model::choose_auto_dtype(const torch::Tensor& calibration) {
+  if (!auto_dtype_) return;
+  auto_dtype_ = false;
+  torch::ScalarType candidate = torch::kFloat32;
+  if (device_.is_cuda()) candidate = torch::kBFloat16;
+  else if (bf16_not_native_reason().empty()) candidate = torch::kBFloat16;
+  if (candidate == torch::kFloat32) {
+    dtype_note_ = "auto: float32 (" + bf16_not_native_reason() + ")";
+    return;
+  }
+  ForwardRequest req;
+  req.input = calibration;
+  req.heads = HeadSet{false, true, false};
+  auto timed = [&](double* p_fake) {
+    forward(req);  // kernels and buffers for this size and dtype
+    std::vector<double> t;
+    LaaNetOutput o;
+    for (int i = 0; i < 3; ++i) {
+      const auto t0 = std::chrono::steady_clock::now();
+      o = forward(req);
+      t.push_back(std::chrono::duration<double, std::milli>(std::chrono::steady_clock::now() - t0).count());
+    }
+    auto p = torch::sigmoid(o.cls.to(torch::kFloat64)).reshape({-1});
+    for (int64_t i = 0; i < p.numel(); ++i) p_fake[i] = p[i].item<double>();
+    std::sort(t.begin(), t.end());
+    return t[1];
+  };
+  const int64_t n = calibration.size(0);
+  std::vector<double> p32(static_cast<size_t>(n)), pc(static_cast<size_t>(n));
+  const double t32 = timed(p32.data());
+  {
+    torch::NoGradGuard no_grad;
+    fused_ = std::make_unique<FusedLaaNet>(*net_, candidate, /*channels_last=*/true);
+  }
+  const double tc = timed(pc.data());
+  double dev = 0;
+  for (int64_t i = 0; i < n; ++i) dev = std::max(dev, std::abs(p32[size_t(i)] - pc[size_t(i)]));
+  std::ostringstream os;
+  os.precision(3);
+  if (dev <= 0.01 && tc < 0.9 * t32) {
+    dtype_ = candidate;
+    os << "auto: " << dtype_name(candidate) << " (" << t32 / tc << "x faster than float32 here, P(fake) within " << dev
+       << " of float32 on the calibration faces)";
+  } else {
+    fused_ = std::make_unique<FusedLaaNet>(*net_, torch::kFloat32, /*channels_last=*/true);
+    os << "auto: float32 (" << dtype_name(candidate) << " " << (dev > 0.01 ? "moves P(fake) by " : "is not faster: ")
+       << (dev > 0.01 ? dev : t32 / tc) << (dev > 0.01 ? " on the calibration faces" : "x") << ")";
+  }
+  dtype_note_ = os.str();
 }
 
 void cast_floating(torch::nn::Module& module, torch::ScalarType dtype) {

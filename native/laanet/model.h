@@ -12,7 +12,12 @@
 namespace laa {
 
 struct ModelOptions {
-  std::string dtype = "float32";  // float32 | float64 | bfloat16 | float16 (CUDA only)
+  // float32 | float64 | bfloat16 | float16 (CUDA only) | auto. bfloat16 on a CPU
+  // without native bfloat16 runs float32 (dtype_note says so) unless strict;
+  // auto starts as float32 and choose_auto_dtype() settles it.
+  std::string dtype = "float32";
+  bool strict = false;      // a dtype this CPU cannot run fast is an error (EUNSUPPORTED), not a fallback
+  bool warm_up = true;      // one forward at load (the one-time work of the first call: kernels, page faults)
   std::string device = "auto";    // cpu | cuda | auto (CUDA when this build and machine have it)
   int threads = 0;                // 0: leave LibTorch's setting alone
   std::string backbone = kDefaultBackbone;  // for random and reference weights; a file names its own
@@ -47,16 +52,27 @@ class Model {
             const std::map<std::string, std::string>& extra_metadata = {});
 
   torch::ScalarType dtype() const { return dtype_; }
+  // What was asked for ("auto", "bfloat16", ...) and, when the model runs
+  // another dtype or chose one, why ("" when it runs what was asked).
+  const std::string& requested_dtype() const { return requested_dtype_; }
+  const std::string& dtype_note() const { return dtype_note_; }
+  // dtype "auto": the fastest dtype whose P(fake) stays within 0.01 of
+  // float32 on `calibration` (N×3×S×S inputs, e.g. a face and its mirror),
+  // timed here; float32 when no faster dtype is native. No-op otherwise.
+  void choose_auto_dtype(const torch::Tensor& calibration);
   torch::Device device() const { return device_; }
   const std::map<std::string, std::string>& metadata() const { return metadata_; }
   std::string source() const { return source_; }
   int64_t parameter_count() const;
   const BackboneSpec& backbone() const { return net_->spec; }
+  // The face-crop size the weights were trained at (`input_size` metadata, 64–1024, multiple of 32), else 384.
+  int64_t input_size() const;
   LaaNet& net() { return net_; }
   std::mutex& mutex() { return mutex_; }
 
  private:
   void place();  // move to dtype/device after the weights are in
+  void warm_up();
   // Reduced precision is an inference plan only; the module stays float32.
   torch::ScalarType module_dtype() const {
     return dtype_ == torch::kBFloat16 || dtype_ == torch::kFloat16 ? torch::kFloat32 : dtype_;
@@ -65,6 +81,8 @@ class Model {
   LaaNet net_;
   std::unique_ptr<FusedLaaNet> fused_;  // inference plan, rebuilt when weights change
   torch::ScalarType dtype_ = torch::kFloat32;
+  std::string requested_dtype_, dtype_note_;
+  bool auto_dtype_ = false, warm_up_ = true;
   torch::Device device_ = torch::kCPU;
   std::map<std::string, std::string> metadata_;
   std::string source_;
@@ -72,6 +90,8 @@ class Model {
 };
 
 torch::ScalarType parse_dtype(const std::string& name);
+// Why bfloat16 is not fast on this CPU ("" when it is native): for the fallback note and strict errors.
+std::string bf16_not_native_reason();
 std::string dtype_name(torch::ScalarType t);  // inverse of parse_dtype
 torch::Device parse_device(const std::string& name);
 

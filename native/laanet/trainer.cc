@@ -110,6 +110,16 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
   if (opts.precision != "float32" && opts.precision != "bfloat16")
     throw Error(codes::kArg, "Expected precision 'float32' or 'bfloat16' but received '" + opts.precision + "'");
   device_ = parse_device(opts.device);
+  if (opts.precision == "bfloat16" && device_.is_cpu()) {
+    const std::string why = bf16_not_native_reason();
+    if (!why.empty()) {
+      if (opts.strict)
+        throw Error("EUNSUPPORTED", "precision 'bfloat16' was requested with strict, but " + why +
+                                        ". Use 'float32', or drop strict to fall back to float32");
+      opts_.precision = "float32";
+      precision_note_ = "bfloat16 was requested, but " + why + "; training in float32 instead";
+    }
+  }
   apply_threads(opts.threads);
   // PyTorch's default initialisers draw from the global generator: seeded for
   // this run inside its own stream (RunRng), the process's left as it was.
@@ -146,7 +156,9 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
 
 void Trainer::init_weights() {
   if (opts_.init == "weights") {
-    auto m = Model::load(opts_.init_path, ModelOptions{});
+    ModelOptions load;
+    load.warm_up = false;
+    auto m = Model::load(opts_.init_path, load);
     if (&m->backbone() != &net_->spec)
       throw Error(codes::kWeights, "'" + opts_.init_path + "' holds a LAA-Net with backbone " + m->backbone().name +
                                        ", but this run trains backbone " + net_->spec.name +

@@ -32,6 +32,9 @@ struct TrainerOptions {
   // matrix products in bfloat16, weights, gradients, Adam state and losses in
   // float32). Not in the official recipe; off by default.
   std::string precision = "float32";
+  // bfloat16 on a CPU without native bfloat16 trains in float32 (precision_note
+  // says why) unless strict, which makes it an error (EUNSUPPORTED).
+  bool strict = false;
   int threads = 0;
 };
 
@@ -85,7 +88,8 @@ class Trainer {
                            const std::map<std::string, std::string>& metadata);
 
   LaaNet& net() { return net_; }
-  const TrainerOptions& options() const { return opts_; }
+  const TrainerOptions& options() const { return opts_; }  // precision: what the passes run in
+  const std::string& precision_note() const { return precision_note_; }
   int64_t parameter_count() const;
 
  private:
@@ -98,6 +102,7 @@ class Trainer {
   std::unique_ptr<SamAdam> opt_;
   std::vector<torch::Tensor> backbone_params_;
   bool frozen_ = false;
+  std::string precision_note_;
   torch::Tensor rng_;  // the run's CPU random stream (RunRng in trainer.cc)
 };
 
