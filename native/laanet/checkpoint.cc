@@ -197,6 +197,12 @@ std::string dims(const std::vector<int64_t>& v) { return c10::str(c10::IntArrayR
 }  // namespace
 
 const BackboneSpec& infer_backbone(const StateDict& weights) {
+  std::string why;
+  if (const BackboneSpec* s = match_backbone(weights, &why)) return *s;
+  throw Error(codes::kWeights, why);
+}
+
+const BackboneSpec* match_backbone(const StateDict& weights, std::string* why) {
   std::vector<int64_t> stem, head;
   int64_t blocks = 0;
   bool se = false;
@@ -215,21 +221,34 @@ const BackboneSpec& infer_backbone(const StateDict& weights) {
     const BackboneSpec& s = backbone_spec(name);
     const std::vector<int64_t> s_stem{s.stem_ch, 3, 3, 3}, s_head{s.head_ch, s.endpoint_ch[2], 1, 1};
     const bool s_se = s.blocks.front().se_ch > 0;
-    if (stem == s_stem && head == s_head && blocks == int64_t(s.blocks.size()) && se == s_se) return s;
+    if (stem == s_stem && head == s_head && blocks == int64_t(s.blocks.size()) && se == s_se) return &s;
     expected << (expected.tellp() > 0 ? "; " : "") << name << ": stem " << dims(s_stem) << ", " << s.blocks.size()
              << " blocks" << (s_se ? " with" : " without") << " squeeze-excite, head " << dims(s_head);
   }
   std::ostringstream found;
   found << "stem " << (stem.empty() ? std::string("(none)") : dims(stem)) << ", " << blocks << " blocks"
         << (se ? " with" : " without") << " squeeze-excite, head " << (head.empty() ? std::string("(none)") : dims(head));
-  throw Error(codes::kWeights, "the weights fit no known LAA-Net backbone: found " + found.str() +
-                                   "; expected one of " + expected.str());
+  if (why) *why = "the weights fit no known LAA-Net backbone: found " + found.str() + "; expected one of " + expected.str();
+  return nullptr;
+}
+
+const BackboneSpec& infer_backbone_or_diff(const StateDict& weights) {
+  std::string why;
+  if (const BackboneSpec* s = match_backbone(weights, &why)) return *s;
+  // Say also how the file differs from the official layout: usually the most useful list.
+  LaaNet official(backbone_spec(kDefaultBackbone));
+  try {
+    load_official(*official, weights);
+  } catch (const Error& e) {
+    throw Error(codes::kWeights, why + ". Against the official " + kDefaultBackbone + " layout, " + e.what());
+  }
+  throw Error(codes::kWeights, why);
 }
 
 const BackboneSpec& backbone_of(const std::map<std::string, std::string>& metadata, const StateDict& weights,
                                 const std::string& path) {
   auto arch = metadata.find("architecture");
-  if (arch == metadata.end()) return infer_backbone(weights);
+  if (arch == metadata.end()) return infer_backbone_or_diff(weights);
   if (const BackboneSpec* s = backbone_for_architecture(arch->second)) return *s;
   std::string known;
   for (const auto& name : backbone_names()) known += (known.empty() ? "'" : ", '") + backbone_spec(name).architecture + "'";

@@ -30,6 +30,12 @@ void load_official(LaaNetImpl& net, const StateDict& weights);
 // entry (official .pth checkpoints) are recognised this way. EWEIGHTS saying
 // what each known member expects and what was found when none fits.
 const BackboneSpec& infer_backbone(const StateDict& weights);
+// infer_backbone whose error also lists the keys that differ from the official
+// B4 layout (missing, unexpected, wrongly shaped): what an official-checkpoint
+// user needs to see.
+const BackboneSpec& infer_backbone_or_diff(const StateDict& weights);
+// The same without throwing: nullptr and `why` (found vs expected) when none fits.
+const BackboneSpec* match_backbone(const StateDict& weights, std::string* why);
 
 // The backbone named by a weights file's `architecture` metadata entry
 // (EWEIGHTS for an unknown name), else the one its tensors fit.

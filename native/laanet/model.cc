@@ -14,6 +14,7 @@
 #include "laanet/checkpoint.h"
 #include "laanet/cpu_features.h"
 #include "laanet/errors.h"
+#include "laanet/files.h"
 #include "laanet/pth_reader.h"
 #include "laanet/safetensors.h"
 
@@ -216,15 +217,8 @@ void cast_floating(torch::nn::Module& module, torch::ScalarType dtype) {
     if (b.is_floating_point()) b.set_data(b.to(dtype));
 }
 
-namespace {
-bool file_exists(const std::string& path) {
-  struct stat st;
-  return ::stat(path.c_str(), &st) == 0 && S_ISREG(st.st_mode);
-}
-}  // namespace
-
 std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& opts) {
-  if (!file_exists(path)) throw Error(codes::kNotFound, "weights file '" + path + "' does not exist");
+  require_regular_file(path, "weights file");
   // The file says which backbone it holds (metadata, else its shapes).
   std::unique_ptr<Model> model;
   auto build = [&](const BackboneSpec& spec) {
@@ -238,7 +232,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     model->metadata_ = std::move(file.metadata);
   } else {
     PthCheckpoint ckpt = read_pth(path);
-    build(infer_backbone(ckpt.state_dict));
+    build(infer_backbone_or_diff(ckpt.state_dict));
     load_official(*model->net_, ckpt.state_dict);
     model->metadata_["format"] = "pytorch-checkpoint";
     if (ckpt.epoch >= 0) model->metadata_["epoch"] = std::to_string(ckpt.epoch);

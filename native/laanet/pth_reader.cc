@@ -6,6 +6,7 @@
 
 #include <algorithm>
 #include <cerrno>
+#include <cstdio>
 #include <cstring>
 #include <fstream>
 #include <functional>
@@ -15,7 +16,9 @@
 #include <unordered_map>
 #include <vector>
 
+#include "laanet/digest.h"
 #include "laanet/errors.h"
+#include "laanet/files.h"
 #include "laanet/pickle.h"
 
 namespace laa {
@@ -50,13 +53,7 @@ enum class Container { kZip, kLegacy };
 
 // Fails early, with a helpful message, on what is neither a zip nor a legacy checkpoint.
 Container check_container(const std::string& path) {
-  struct stat st;
-  if (stat(path.c_str(), &st) != 0) {
-    if (errno == ENOENT || errno == ENOTDIR)
-      throw Error(codes::kNotFound, "checkpoint '" + path + "' does not exist");
-    corrupt(path, std::strerror(errno));
-  }
-  if (!S_ISREG(st.st_mode)) corrupt(path, "not a regular file");
+  require_regular_file(path, "checkpoint");
   std::ifstream in(path, std::ios::binary);
   if (!in) corrupt(path, "cannot open it for reading");
   unsigned char head[sizeof kLegacyMagic] = {0};
@@ -84,36 +81,49 @@ bool read_at(std::ifstream& in, uint64_t offset, std::vector<char>& buf) {
   return static_cast<size_t>(in.gcount()) == buf.size();
 }
 
-// The total uncompressed size the zip's central directory claims, or 0 when
-// it cannot be parsed here (the zip reader then reports the problem).
-uint64_t claimed_bytes(const std::string& path, uint64_t file_size) {
+// What the zip's central directory says: the total uncompressed size its
+// records claim, and each record's CRC-32 by its name inside the archive
+// folder ("data/0", "data.pkl"). Empty when it cannot be parsed here (the zip
+// reader then reports the problem).
+struct ZipDirectory {
+  uint64_t claimed = 0;
+  std::unordered_map<std::string, uint32_t> crc;
+};
+
+ZipDirectory read_directory(const std::string& path, uint64_t file_size) {
+  ZipDirectory dir;
   std::ifstream in(path, std::ios::binary);
   // End of central directory: 22 bytes plus a comment of up to 65535.
   std::vector<char> tail(static_cast<size_t>(std::min<uint64_t>(file_size, 22 + 65535)));
-  if (tail.size() < 22 || !read_at(in, file_size - tail.size(), tail)) return 0;
+  if (tail.size() < 22 || !read_at(in, file_size - tail.size(), tail)) return dir;
   size_t eocd = tail.size() - 22;
   while (read_le(tail, eocd, 4) != 0x06054b50) {
-    if (eocd == 0) return 0;
+    if (eocd == 0) return dir;
     --eocd;
   }
   uint64_t cd_size = read_le(tail, eocd + 12, 4), cd_offset = read_le(tail, eocd + 16, 4);
   if (cd_size == 0xffffffff || cd_offset == 0xffffffff) {  // zip64: follow the locator
     const uint64_t eocd_pos = file_size - tail.size() + eocd;
     std::vector<char> locator(20), eocd64(56);
-    if (eocd_pos < 20 || !read_at(in, eocd_pos - 20, locator) || read_le(locator, 0, 4) != 0x07064b50) return 0;
+    if (eocd_pos < 20 || !read_at(in, eocd_pos - 20, locator) || read_le(locator, 0, 4) != 0x07064b50) return dir;
     const uint64_t at = read_le(locator, 8, 8);
-    if (at > file_size || !read_at(in, at, eocd64) || read_le(eocd64, 0, 4) != 0x06064b50) return 0;
+    if (at > file_size || !read_at(in, at, eocd64) || read_le(eocd64, 0, 4) != 0x06064b50) return dir;
     cd_size = read_le(eocd64, 40, 8);
     cd_offset = read_le(eocd64, 48, 8);
   }
-  if (cd_offset > file_size || cd_size > file_size - cd_offset) return 0;
+  if (cd_offset > file_size || cd_size > file_size - cd_offset) return dir;
   std::vector<char> cd(static_cast<size_t>(cd_size));
-  if (!read_at(in, cd_offset, cd)) return 0;
+  if (!read_at(in, cd_offset, cd)) return dir;
   uint64_t total = 0;
   for (size_t p = 0; p + 46 <= cd.size() && read_le(cd, p, 4) == 0x02014b50;) {
     uint64_t size = read_le(cd, p + 24, 4);
+    const uint32_t crc = uint32_t(read_le(cd, p + 16, 4));
     const size_t name = read_le(cd, p + 28, 2), extra = read_le(cd, p + 30, 2), comment = read_le(cd, p + 32, 2);
     if (p + 46 + name + extra > cd.size()) break;
+    // torch.save names records "<archive>/data/0"; the reader looks them up without the folder.
+    const std::string full(cd.data() + p + 46, name);
+    const size_t slash = full.find('/');
+    dir.crc[slash == std::string::npos ? full : full.substr(slash + 1)] = crc;
     if (size == 0xffffffff) {  // the real size is the first field of the zip64 extra block
       for (size_t e = p + 46 + name; e + 4 <= p + 46 + name + extra;) {
         const size_t id = read_le(cd, e, 2), len = read_le(cd, e + 2, 2);
@@ -124,20 +134,37 @@ uint64_t claimed_bytes(const std::string& path, uint64_t file_size) {
     total = size > UINT64_MAX - total ? UINT64_MAX : total + size;
     p += 46 + name + extra + comment;
   }
-  return total;
+  dir.claimed = total;
+  return dir;
 }
 
 // torch.save stores records uncompressed, so they add up to about the file
 // size. The zip reader allocates whatever a record claims, so refuse archives
 // that claim far more (deflate or overlapping-entry zip bombs) up front.
-void check_claimed_sizes(const std::string& path) {
+ZipDirectory check_claimed_sizes(const std::string& path) {
   struct stat st;
-  if (stat(path.c_str(), &st) != 0) return;
+  if (stat(path.c_str(), &st) != 0) return {};
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
-  const uint64_t claimed = claimed_bytes(path, file_size);
-  if (claimed > 4 * file_size + (1u << 20))
-    corrupt(path, "its records claim " + std::to_string(claimed) + " bytes once unpacked, implausible for a " +
+  ZipDirectory dir = read_directory(path, file_size);
+  if (dir.claimed > 4 * file_size + (1u << 20))
+    corrupt(path, "its records claim " + std::to_string(dir.claimed) + " bytes once unpacked, implausible for a " +
                       std::to_string(file_size) + "-byte checkpoint");
+  return dir;
+}
+
+// LibTorch's zip reader is built without miniz's CRC check, so a flipped byte
+// in a record would load silently; every record read is checked here.
+void check_crc(const std::string& path, const ZipDirectory& dir, const std::string& record, const void* data,
+               size_t size) {
+  auto it = dir.crc.find(record);
+  if (it == dir.crc.end()) corrupt(path, "record '" + record + "' is not in the zip's central directory");
+  const uint32_t got = crc32(data, size);
+  if (got != it->second) {
+    char msg[160];
+    std::snprintf(msg, sizeof msg, "record '%s' fails its CRC-32 check (the zip says %08x, its data gives %08x): the file is damaged",
+                  printable(record, 60).c_str(), it->second, got);
+    corrupt(path, msg);
+  }
 }
 
 std::string record_text(caffe2::serialize::PyTorchStreamReader& zip, const std::string& name) {
@@ -251,7 +278,7 @@ PthCheckpoint collect(const std::string& path, const Value& root,
   return out;
 }
 
-PthCheckpoint read_zip(const std::string& path) {
+PthCheckpoint read_zip(const std::string& path, const ZipDirectory& dir) {
   caffe2::serialize::PyTorchStreamReader zip(path);  // records are looked up under its folder
   if (zip.hasRecord("byteorder") && record_text(zip, "byteorder").rfind("little", 0) != 0)
     corrupt(path, "big-endian checkpoints are not supported");
@@ -263,6 +290,7 @@ PthCheckpoint read_zip(const std::string& path) {
     size_t size = 0;
     std::tie(pkl, size) = zip.getRecord("data.pkl");
     if (size > kMaxPickleBytes) corrupt(path, "data.pkl is implausibly large");
+    check_crc(path, dir, "data.pkl", pkl.get(), size);
     try {
       root = pickle::unpickle(pkl.get(), size);
     } catch (const Error& e) {
@@ -275,6 +303,7 @@ PthCheckpoint read_zip(const std::string& path) {
     if (!zip.hasRecord(record)) corrupt(path, "storage record '" + record + "' is missing");
     auto bytes = std::make_shared<at::DataPtr>();
     std::tie(*bytes, storage.nbytes) = zip.getRecord(record);
+    check_crc(path, dir, record, bytes->get(), storage.nbytes);
     storage.bytes = std::move(bytes);
   });
 }
@@ -376,8 +405,7 @@ PthCheckpoint read_pth(const std::string& path) {
   const Container kind = check_container(path);
   try {
     if (kind == Container::kLegacy) return read_legacy(path);
-    check_claimed_sizes(path);
-    return read_zip(path);
+    return read_zip(path, check_claimed_sizes(path));
   } catch (const Error&) {
     throw;
   } catch (const std::bad_alloc&) {

@@ -1,6 +1,7 @@
 #include "laanet/safetensors.h"
 
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cstdio>
@@ -9,7 +10,9 @@
 #include <nlohmann/json.hpp>
 #include <set>
 
+#include "laanet/digest.h"
 #include "laanet/errors.h"
+#include "laanet/files.h"
 
 namespace laa {
 
@@ -37,9 +40,16 @@ const char* dtype_name(torch::ScalarType t) {
 
 constexpr uint64_t kMaxHeader = 100ull << 20;  // the format's own limit
 
+[[noreturn]] void digest_gap(const std::string& where) {
+  throw Error(codes::kCorrupt, where + ": it carries a data SHA-256 but its tensors do not cover the data section "
+                                       "back to back, so the digest cannot be checked");
+}
+
 }  // namespace
 
 bool looks_like_safetensors(const std::string& path) {
+  struct stat st;  // never open a FIFO or device to peek (it could block or never end)
+  if (::stat(path.c_str(), &st) != 0 || !S_ISREG(st.st_mode)) return false;
   std::ifstream in(path, std::ios::binary);
   unsigned char buf[9];
   if (!in.read(reinterpret_cast<char*>(buf), 9)) return false;
@@ -49,6 +59,7 @@ bool looks_like_safetensors(const std::string& path) {
 }
 
 SafetensorsFile read_safetensors(const std::string& path) {
+  require_regular_file(path, "safetensors file");
   std::ifstream in(path, std::ios::binary | std::ios::ate);
   if (!in) throw Error(codes::kNotFound, "cannot open '" + path + "': " + std::strerror(errno));
   const uint64_t file_size = uint64_t(in.tellg());
@@ -79,25 +90,46 @@ SafetensorsFile read_safetensors(const std::string& path) {
   try {
     for (auto it = j.begin(); it != j.end(); ++it) {
       if (it.key() == "__metadata__") {
-        for (auto m = it->begin(); m != it->end(); ++m) out.metadata[m.key()] = m->get<std::string>();
+          if (!it->is_object()) throw Error(codes::kCorrupt, where + ": __metadata__ is not an object");
+        for (auto m = it->begin(); m != it->end(); ++m) {
+          if (!m->is_string())
+            throw Error(codes::kCorrupt, where + ": metadata entry '" + m.key() + "' is a " + m->type_name() +
+                                             ", expected a string");
+          out.metadata[m.key()] = m->get<std::string>();
+        }
         continue;
       }
       const json& t = it.value();
       Entry e;
       e.key = it.key();
-      e.type = dtype_from_name(t.at("dtype").get<std::string>(), e.key);
+      const std::string tensor = where + ": tensor '" + e.key + "'";
+      if (!t.is_object()) throw Error(codes::kCorrupt, tensor + " is not an object");
+      if (!t.contains("dtype") || !t["dtype"].is_string()) throw Error(codes::kCorrupt, tensor + " has no dtype string");
+      e.type = dtype_from_name(t["dtype"].get<std::string>(), e.key);
+      if (!t.contains("shape") || !t["shape"].is_array() || t["shape"].size() > 64)
+        throw Error(codes::kCorrupt, tensor + " needs a shape of at most 64 dimensions");
+      // Counts in checked arithmetic: a shape whose element or byte count wraps
+      // around 2^64 must not reach LibTorch as a small number.
       uint64_t numel = 1;
-      for (const auto& d : t.at("shape")) {
-        const int64_t v = d.get<int64_t>();
-        if (v < 0 || v > (int64_t(1) << 40)) throw Error(codes::kCorrupt, where + ": tensor '" + e.key + "' has a bad shape");
-        e.shape.push_back(v);
-        numel *= uint64_t(v);
+      for (const auto& d : t["shape"]) {
+        if (!d.is_number_integer() || d.get<int64_t>() < 0)
+          throw Error(codes::kCorrupt, tensor + " has shape entry " + d.dump() + ", expected a non-negative integer");
+        const uint64_t v = d.get<uint64_t>();
+        if (v > uint64_t(INT64_MAX)) throw Error(codes::kCorrupt, tensor + " has a dimension of " + d.dump());
+        e.shape.push_back(int64_t(v));
+        if (__builtin_mul_overflow(numel, v, &numel))
+          throw Error(codes::kCorrupt, tensor + " has a shape whose element count overflows 64 bits");
       }
-      const auto& off = t.at("data_offsets");
-      if (!off.is_array() || off.size() != 2) throw Error(codes::kCorrupt, where + ": tensor '" + e.key + "' needs two data_offsets");
+      const auto& off = t.contains("data_offsets") ? t["data_offsets"] : json();
+      if (!off.is_array() || off.size() != 2) throw Error(codes::kCorrupt, tensor + " needs two data_offsets");
+      for (const auto& o : off)
+        if (!o.is_number_unsigned() && !(o.is_number_integer() && o.get<int64_t>() >= 0))
+          throw Error(codes::kCorrupt, tensor + " has data_offsets entry " + o.dump() + ", expected a non-negative integer");
       e.begin = off[0].get<uint64_t>();
       e.end = off[1].get<uint64_t>();
-      const uint64_t expected = numel * c10::elementSize(e.type);
+      uint64_t expected = 0;
+      if (__builtin_mul_overflow(numel, uint64_t(c10::elementSize(e.type)), &expected) || numel > uint64_t(INT64_MAX))
+        throw Error(codes::kCorrupt, tensor + " has a shape whose byte count overflows 64 bits");
       if (e.end < e.begin || e.end > data_size || e.end - e.begin != expected)
         throw Error(codes::kCorrupt, where + ": tensor '" + e.key + "' has data_offsets [" +
                                          std::to_string(e.begin) + ", " + std::to_string(e.end) +
@@ -115,12 +147,29 @@ SafetensorsFile read_safetensors(const std::string& path) {
     if (entries[i].begin < entries[i - 1].end)
       throw Error(codes::kCorrupt, where + ": tensors '" + entries[i - 1].key + "' and '" + entries[i].key + "' overlap");
 
+  // The data section's SHA-256, when the writer recorded one (this package's writer does).
+  const auto digest = out.metadata.find(kDataSha256);
+  Sha256 sha;
+  uint64_t hashed = 0;
   for (const auto& e : entries) {
     auto t = torch::empty(e.shape, torch::TensorOptions().dtype(e.type));
     in.seekg(std::streamoff(data_start + e.begin));
     if (!in.read(static_cast<char*>(t.data_ptr()), std::streamsize(e.end - e.begin)))
       throw Error(codes::kCorrupt, where + ": truncated while reading '" + e.key + "'");
+    if (digest != out.metadata.end()) {
+      if (e.begin != hashed) digest_gap(where);
+      sha.update(t.data_ptr(), size_t(e.end - e.begin));
+      hashed = e.end;
+    }
     out.tensors.emplace_back(e.key, std::move(t));
+  }
+  if (digest != out.metadata.end()) {
+    if (hashed != data_size) digest_gap(where);
+    const std::string got = sha.hex();
+    if (got != digest->second)
+      throw Error(codes::kCorrupt, where + ": its data does not match the SHA-256 in its metadata (" + kDataSha256 +
+                                       " " + digest->second.substr(0, 80) + ", data " + got +
+                                       "): the file is damaged or was altered");
   }
   return out;
 }
@@ -128,14 +177,10 @@ SafetensorsFile read_safetensors(const std::string& path) {
 void write_safetensors(const std::string& path, const StateDict& tensors,
                        const std::map<std::string, std::string>& metadata) {
   json header = json::object();
-  if (!metadata.empty()) {
-    json m = json::object();
-    for (const auto& kv : metadata) m[kv.first] = kv.second;
-    header["__metadata__"] = m;
-  }
   std::vector<torch::Tensor> data;
   uint64_t offset = 0;
   std::set<std::string> seen;
+  Sha256 sha;
   for (const auto& kv : tensors) {
     if (!seen.insert(kv.first).second) throw Error(codes::kArg, "safetensors: duplicate tensor name '" + kv.first + "'");
     auto t = kv.second.detach().to(torch::kCPU).contiguous();
@@ -144,9 +189,18 @@ void write_safetensors(const std::string& path, const StateDict& tensors,
                         {"shape", t.sizes().vec()},
                         {"data_offsets", {offset, offset + n}}};
     offset += n;
+    sha.update(t.data_ptr(), size_t(n));
     data.push_back(t);
   }
+  json m = json::object();
+  for (const auto& kv : metadata) m[kv.first] = kv.second;
+  m[kDataSha256] = sha.hex();
+  header["__metadata__"] = m;
   std::string h = header.dump();
+  if (h.size() > kMaxHeader)
+    throw Error(codes::kArg, "safetensors: the header (tensor table and metadata) would be " + std::to_string(h.size()) +
+                                 " bytes, over the format's limit of " + std::to_string(kMaxHeader) +
+                                 " that readers enforce; store less metadata");
   while ((h.size() + 8) % 8) h.push_back(' ');  // keep the data 8-byte aligned
 
   const std::string tmp = path + ".tmp-" + std::to_string(::getpid());

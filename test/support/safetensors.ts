@@ -43,10 +43,16 @@ const DTYPE_OF: Record<string, string> = {
   Float32Array: 'F32', Float64Array: 'F64', BigInt64Array: 'I64', Uint8Array: 'U8',
 };
 
-/** Writes tensors as safetensors (order kept). Used to build malformed weight files. */
-export function writeSafetensors(path: string, tensors: Record<string, FixtureTensor>, metadata?: Record<string, string>): void {
+/**
+ * Writes tensors as safetensors (order kept). Used to build malformed weight files. The `data_sha256` entry the
+ * package's writer records is dropped (it would no longer match the altered data) unless `keepDigest`.
+ */
+export function writeSafetensors(path: string, tensors: Record<string, FixtureTensor>, metadata?: Record<string, string>, keepDigest = false): void {
   const header: Record<string, unknown> = {};
-  if (metadata) header.__metadata__ = metadata;
+  if (metadata) {
+    const { data_sha256, ...rest } = metadata;
+    header.__metadata__ = keepDigest && data_sha256 !== undefined ? metadata : rest;
+  }
   let offset = 0;
   const chunks: Buffer[] = [];
   for (const [name, t] of Object.entries(tensors)) {
