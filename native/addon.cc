@@ -8,6 +8,7 @@
 #include "detector_binding.h"
 #include "encode_binding.h"
 #include "laanet/cpu_features.h"
+#include "ops/media.h"
 #include "libtorch_version.h"
 #include "model_binding.h"
 #include "overlay_binding.h"
@@ -83,6 +84,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   static const bool blas_once = (single_threaded_blas(), true);
   (void)blas_once;
+  // FFmpeg opens local files and video containers only (ops::ffmpeg_input_options);
+  // the user's own options come first, so ours win where they overlap.
+  static const bool ffmpeg_once = [] {
+    const char* mine = std::getenv("OPENCV_FFMPEG_CAPTURE_OPTIONS");
+    std::string v = mine && *mine ? std::string(mine) + "|" : "";
+    setenv("OPENCV_FFMPEG_CAPTURE_OPTIONS", (v + laa::ops::ffmpeg_input_options()).c_str(), 1);
+    return true;
+  }();
+  (void)ffmpeg_once;
   auto* data = new AddonData();
   data->laanet_ctor = Napi::Persistent(LaaNetWrap::Define(env));
   env.SetInstanceData<AddonData>(data);

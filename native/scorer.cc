@@ -1,5 +1,7 @@
 #include "scorer.h"
 
+#include <opencv2/imgproc.hpp>
+
 #include <exception>
 #include <mutex>
 #include <thread>
@@ -83,26 +85,36 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
                        const ScoreOptions& opts, const ProgressFn& progress,
                        const std::atomic<bool>& aborted, const ComputeFn& compute) {
   if (opts.frames < 1 || opts.batch < 1) throw Error(codes::kArg, "frames and batch must be at least 1");
-  // Crops go to the size the weights were trained at (their `input_size`
-  // metadata; the official checkpoints carry none and use 384).
-  int input_size = ops::kInputSize;
-  {
-    auto it = model.metadata().find("input_size");
-    if (it != model.metadata().end()) {
-      const int v = std::atoi(it->second.c_str());
-      if (v >= 64 && v % 32 == 0) input_size = v;
-    }
-  }
+  // Crops go to the size the weights were trained at (their validated
+  // `input_size` metadata; the official checkpoints carry none and use 384).
+  const int input_size = int(model.input_size());
+  if (opts.all_faces && opts.max_faces < 1) throw Error(codes::kArg, "max_faces must be at least 1");
   MediaScore out;
   auto t = Clock::now();
   out.info = ops::probe(path);
   std::vector<ops::Frame> frames;
+  std::vector<double> shrink;  // per held frame: held size / decoded size (1 = as decoded)
   if (out.info.is_video) {
     const auto wanted = ops::sample_indices(out.info.frame_count, opts.frames);
     ops::VideoReader reader(path);
+    // The frames held for detection share a memory budget: each is shrunk to
+    // its share (kFrameBudgetBytes / frames) before the next is decoded. Faces
+    // are cropped from the held copy; boxes are reported in the video's pixels.
+    const double share = double(kFrameBudgetBytes) / double(std::max<size_t>(1, wanted.size()));
     // Frames past the real end of a stream whose metadata over-counts are
     // simply not delivered.
     reader.read(wanted, [&](ops::Frame& f) {
+      const double bytes = double(f.bgr.total()) * double(f.bgr.elemSize());
+      double s = 1.0;
+      if (bytes > share) {
+        s = std::sqrt(share / bytes);
+        cv::Mat small;
+        cv::resize(f.bgr, small, cv::Size(std::max(1, int(f.bgr.cols * s)), std::max(1, int(f.bgr.rows * s))), 0, 0,
+                   cv::INTER_AREA);
+        s = double(small.cols) / double(f.bgr.cols);
+        f.bgr = small;
+      }
+      shrink.push_back(s);
       frames.push_back(std::move(f));
       progress("decode", int(frames.size()), int(wanted.size()));
       return !aborted.load();
@@ -112,6 +124,7 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
     ops::Frame f;
     f.bgr = ops::read_image(path);
     frames.push_back(std::move(f));
+    shrink.push_back(1.0);
     progress("decode", 1, 1);
   }
   out.decode_ms = ms_since(t);
@@ -163,13 +176,25 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
     fs.time_sec = frames[i].time_sec;
     auto& boxes = found[i];
     fs.faces_found = int(boxes.size());
-    if (!opts.all_faces && boxes.size() > 1) boxes.resize(1);
+    // One face per frame as the official pipeline; with all_faces the max_faces largest.
+    const size_t keep = opts.all_faces ? size_t(opts.max_faces) : 1;
+    if (boxes.size() > keep) boxes.resize(keep);
+    const double back = 1.0 / shrink[i];  // held-frame pixels -> video pixels
     for (const auto& box : boxes) {
       const auto rect = ops::expand_box(box, frames[i].bgr.cols, frames[i].bgr.rows);
       if (rect.empty()) continue;
       FaceScore face;
       face.box = box;
-      if (opts.landmarks) face.landmarks = opts.landmarks->predict(frames[i].bgr, box);
+      if (back != 1.0) {
+        face.box.left = int(std::lround(box.left * back));
+        face.box.top = int(std::lround(box.top * back));
+        face.box.right = int(std::lround(box.right * back));
+        face.box.bottom = int(std::lround(box.bottom * back));
+      }
+      if (opts.landmarks) {
+        face.landmarks = opts.landmarks->predict(frames[i].bgr, box);
+        for (auto& pt : face.landmarks) pt *= float(back);
+      }
       inputs.push_back(ops::to_network_input(ops::face_crop_256(frames[i].bgr, rect), torch::kFloat32, input_size));
       owner.emplace_back(i, fs.faces.size());
       fs.faces.push_back(std::move(face));

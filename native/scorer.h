@@ -14,6 +14,11 @@
 
 namespace laa {
 
+// Decoded frames held at once (for detection on several threads) stay within
+// this many bytes: larger frames are shrunk on arrival (an 8000×8000 clip
+// scored at 32 frames held 7.4 GB before).
+inline constexpr int64_t kFrameBudgetBytes = int64_t(512) << 20;
+
 struct ScoreOptions {
   int frames = 32;          // sampled evenly over a video
   bool heatmaps = false;    // also return the artifact heatmap per face (input/4: 96×96 at 384)
@@ -21,6 +26,7 @@ struct ScoreOptions {
   int detect_max_side = 640;
   int detect_threads = 1;   // frames searched for faces at once (dlib's HOG scan is single-threaded)
   bool all_faces = false;   // score every face, grouped into people across frames
+  int max_faces = 32;       // with all_faces: the largest this many per frame (faces_found counts all)
   const ops::LandmarkPredictor* landmarks = nullptr;  // also return 68 landmarks per face
 };
 

@@ -5,7 +5,7 @@
  */
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { callNative, invalidArgument, LaaError } from './errors';
+import { callNative, checkPath, invalidArgument, LaaError } from './errors';
 import { binding, packageRoot } from './native';
 import type { DType } from './laanet';
 
@@ -58,8 +58,8 @@ export async function convertBackbone(
   dst: string,
   options: ConvertBackboneOptions,
 ): Promise<{ tensors: number; parameters: number; classifier: boolean }> {
-  if (typeof src !== 'string' || !src) throw invalidArgument('src', 'a file path', src);
-  if (typeof dst !== 'string' || !dst) throw invalidArgument('dst', 'a file path', dst);
+  checkPath('src', src);
+  checkPath('dst', dst);
   if (!options || typeof options !== 'object') throw invalidArgument('options', '{ backbone, dtype?, metadata? }', options);
   const backbone = checkBackbone('options.backbone', options.backbone);
   const dtype = options.dtype ?? 'float32';

@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Detector, type ScoreResult } from './detector';
-import { LaaError } from './errors';
+import { ensureDir, LaaError } from './errors';
 import { LaaNet, type DType, type DTypeOption } from './laanet';
 import { writeHeatmapOverlay } from './overlay';
 import { loadWeights } from './models';
@@ -131,7 +131,7 @@ async function doctor() {
 
 async function writeOverlays(r: ScoreResult, dir: string) {
   const stem = path.basename(r.file).replace(/\.[^.]+$/, '');
-  fs.mkdirSync(dir, { recursive: true });
+  ensureDir('--heatmap-dir', dir);
   for (const f of r.frames) {
     if (f.noFace || !f.heatmap || !f.crop) continue;
     await writeHeatmapOverlay(path.join(dir, `${stem}_frame${String(f.index).padStart(6, '0')}.png`), f.crop, f.heatmap);
@@ -141,7 +141,7 @@ async function writeOverlays(r: ScoreResult, dir: string) {
 /** One input: the path as given; several: <dir>/<file name>.html. */
 function reportPath(report: string, file: string, count: number): string {
   if (count === 1) return report;
-  fs.mkdirSync(report, { recursive: true });
+  ensureDir('--report', report);
   return path.join(report, `${path.basename(file)}.html`);
 }
 

@@ -1,4 +1,4 @@
-import { AbortError, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
+import { AbortError, checkFunction, checkOptions, checkPath, checkSignal, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
 import { defaultModelPath } from './models';
 import { LaaNet, type DTypeOption, type Device, type ModelInfo } from './laanet';
 import { binding, type NativeDetector, type NativeMediaScore } from './native';
@@ -136,9 +136,10 @@ export class Detector {
     this.#ownsNet = ownsNet;
   }
 
-  static async create(options: DetectorOptions = {}): Promise<Detector> {
-    if (!options || typeof options !== 'object') throw invalidArgument('options', 'an object', options);
+  static async create(opts?: DetectorOptions): Promise<Detector> {
+    const options = checkOptions('options', opts);
     const weights = options.weights ?? defaultModelPath();
+    if (typeof weights === 'string') checkPath('options.weights', weights);
     if (typeof weights !== 'string' && !(weights instanceof LaaNet))
       throw invalidArgument('options.weights', 'a weights file path or a LaaNet', weights);
     const owns = typeof weights === 'string';
@@ -160,12 +161,12 @@ export class Detector {
     return this.#net.info;
   }
 
-  scoreVideo(path: string, options: ScoreOptions = {}): Promise<ScoreResult> {
-    return this.#score(path, options);
+  scoreVideo(path: string, options?: ScoreOptions): Promise<ScoreResult> {
+    return this.#score(path, checkOptions('options', options));
   }
 
-  scoreImage(path: string, options: Omit<ScoreOptions, 'frames'> = {}): Promise<ScoreResult> {
-    return this.#score(path, { ...options, frames: 1 });
+  scoreImage(path: string, options?: Omit<ScoreOptions, 'frames'>): Promise<ScoreResult> {
+    return this.#score(path, { ...checkOptions('options', options), frames: 1 });
   }
 
   /** Writes a self-contained HTML report of `result` (score with `heatmaps: true` to include the face crops); see writeReport. */
@@ -190,16 +191,19 @@ export class Detector {
   async #score(path: string, options: ScoreOptions): Promise<ScoreResult> {
     const native = this.#native;
     if (!native) throw new DisposedError('this Detector');
-    if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
+    checkPath('path', path);
     const frames = options.frames ?? 32;
     if (!Number.isInteger(frames) || frames < 1 || frames > 10_000) throw invalidArgument('options.frames', 'an integer from 1 to 10000', frames);
     const threshold = options.threshold ?? 0.5;
-    if (!(threshold >= 0 && threshold <= 1)) throw invalidArgument('options.threshold', 'a number from 0 to 1', threshold);
+    if (typeof threshold !== 'number' || !(threshold >= 0 && threshold <= 1)) throw invalidArgument('options.threshold', 'a number from 0 to 1', threshold);
     const batch = options.batchSize ?? 8;
     if (!Number.isInteger(batch) || batch < 1 || batch > 256) throw invalidArgument('options.batchSize', 'an integer from 1 to 256', batch);
     const detectMaxSide = options.detectMaxSide ?? 640;
     if (!Number.isInteger(detectMaxSide) || detectMaxSide < 64) throw invalidArgument('options.detectMaxSide', 'an integer of at least 64', detectMaxSide);
-    const { signal, onProgress } = options;
+    const signal = checkSignal('options.signal', options.signal);
+    const onProgress = checkFunction<NonNullable<ScoreOptions['onProgress']>>('options.onProgress', options.onProgress);
+    for (const key of ['heatmaps', 'allFaces'] as const)
+      if (options[key] !== undefined && typeof options[key] !== 'boolean') throw invalidArgument(`options.${key}`, 'a boolean', options[key]);
     const landmarks = options.landmarks === true ? DEFAULT_LANDMARK_MODEL : options.landmarks || '';
     if (typeof landmarks !== 'string') throw invalidArgument('options.landmarks', 'a boolean or a model file path', options.landmarks);
     if (signal?.aborted) throw new AbortError(signal.reason);
@@ -211,16 +215,28 @@ export class Detector {
       const onAbort = () => flag.abort();
       signal?.addEventListener('abort', onAbort, { once: true });
       const started = performance.now();
+      // A callback that throws stops the work, and the call rejects with what it threw.
+      let thrown: { error: unknown } | undefined;
       try {
         const progress = onProgress
-          ? (stage: number, done: number, total: number) => onProgress({ stage: STAGES[stage], done, total })
+          ? (stage: number, done: number, total: number) => {
+              if (thrown) return;
+              try {
+                onProgress({ stage: STAGES[stage], done, total });
+              } catch (error) {
+                thrown = { error };
+                flag.abort();
+              }
+            }
           : undefined;
         const raw = await native.scoreMedia(path, { frames, heatmaps: !!options.heatmaps, batch, detectMaxSide, allFaces: !!options.allFaces, landmarks }, progress, flag);
         // Progress arrives through its own async handle: let the last events
         // (already queued when the job ended) run before the result is returned.
         if (progress) await new Promise((resolve) => setImmediate(resolve));
+        if (thrown) throw thrown.error;
         return this.#result(path, raw, threshold, performance.now() - started);
       } catch (err) {
+        if (thrown) throw thrown.error;
         if ((err as LaaError).code === 'ABORT_ERR') throw new AbortError(signal?.reason);
         throw fromNative(err, site);
       } finally {
@@ -267,7 +283,7 @@ export class Detector {
         source: info.source,
         dtype: info.dtype,
         untrained: info.source.startsWith('fill-rule:'),
-        inputSize: Number(info.metadata.input_size ?? 384),
+        inputSize: info.inputSize,
       },
     };
   }

@@ -1,3 +1,5 @@
+import * as fs from 'node:fs';
+
 /**
  * Errors thrown by laa-native. Every error has a stable `code`; native
  * failures (LibTorch, the checkpoint readers) arrive with the code the C++
@@ -71,6 +73,52 @@ export async function callNative<T>(call: () => Promise<T>): Promise<T> {
     return await call();
   } catch (err) {
     throw fromNative(err, site);
+  }
+}
+
+/**
+ * A path argument: a non-empty string without NUL bytes (the C library would cut it short at the first one, and a
+ * caller that checked the extension in JavaScript would be fooled; Node's own fs refuses them too).
+ */
+export function checkPath(name: string, value: unknown, what = 'a file path'): string {
+  if (typeof value !== 'string' || value.length === 0) throw invalidArgument(name, what, value);
+  if (value.includes('\0')) throw new LaaError('EINVAL', `Expected ${what} without NUL bytes for ${name} but received one with a NUL at index ${value.indexOf('\0')}`);
+  return value;
+}
+
+/** An options argument: undefined (→ {}) or a plain object. */
+export function checkOptions<T extends object>(name: string, value: T | undefined | null): T {
+  if (value === undefined) return {} as T;
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) throw invalidArgument(name, 'an options object', value);
+  return value;
+}
+
+/** An optional AbortSignal. */
+export function checkSignal(name: string, value: unknown): AbortSignal | undefined {
+  if (value === undefined) return undefined;
+  if (!(value instanceof AbortSignal)) throw invalidArgument(name, 'an AbortSignal', value);
+  return value;
+}
+
+/** An optional callback. */
+export function checkFunction<T extends (...args: never[]) => unknown>(name: string, value: unknown): T | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== 'function') throw invalidArgument(name, 'a function', value);
+  return value as T;
+}
+
+/**
+ * A folder the package writes into: created if missing; EINVAL (not a raw EEXIST/ENOTDIR) when the path or a
+ * parent is a file.
+ */
+export function ensureDir(name: string, dir: string): void {
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (err) {
+    const e = err as NodeJS.ErrnoException;
+    if (e.code === 'EEXIST' || e.code === 'ENOTDIR')
+      throw new LaaError('EINVAL', `Expected ${name} '${dir}' to be a folder (or not to exist yet) but it is a file`, { cause: err });
+    throw new LaaError(e.code === 'EACCES' || e.code === 'EPERM' ? 'EINVAL' : 'EINTERNAL', `cannot create ${name} '${dir}': ${e.message}`, { cause: err });
   }
 }
 

@@ -1,6 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AbortError, callNative, DisposedError, fromNative, invalidArgument } from './errors';
+import * as fs from 'node:fs';
+import { AbortError, callNative, checkOptions, checkPath, checkSignal, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
 import { binding, packageRoot, type NativeLaaNet } from './native';
 import { checkBackbone, DEFAULT_BACKBONE, type Backbone } from './backbones';
 
@@ -108,7 +109,8 @@ const DEVICES: readonly Device[] = ['cpu', 'cuda', 'auto'];
 /** The fixture fill rule's seed (fixtures/README.md). */
 export const REFERENCE_SEED = 20261125n;
 
-function nativeOptions(opts: LoadOptions = {}) {
+function nativeOptions(options?: LoadOptions) {
+  const opts = checkOptions('options', options);
   const dtype = opts.dtype ?? 'float32';
   if (!DTYPES.includes(dtype)) throw invalidArgument('options.dtype', `one of ${DTYPES.join(', ')}`, dtype);
   const device = opts.device ?? 'auto';
@@ -130,8 +132,28 @@ function warnFallback(net: LaaNet): LaaNet {
   return net;
 }
 
-function checkSignal(signal?: AbortSignal) {
+function throwIfAborted(signal?: AbortSignal) {
   if (signal?.aborted) throw new AbortError(signal.reason);
+}
+
+/**
+ * The data and shape of a tensor argument, read once (a getter that throws becomes EINVAL). Typed arrays on a
+ * SharedArrayBuffer are copied: the addon reads the memory on another thread, which another agent could change.
+ */
+export function readTensor(name: string, t: unknown): { data: Float32Array | Float64Array; shape: number[] } {
+  if (!t || typeof t !== 'object') throw invalidArgument(name, '{ data, shape }', t);
+  let data: unknown, shape: unknown;
+  try {
+    ({ data, shape } = t as Tensor);
+  } catch (err) {
+    throw new LaaError('EINVAL', `Expected ${name} to be { data, shape } but reading it threw: ${(err as Error)?.message ?? err}`, { cause: err });
+  }
+  if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) throw invalidArgument(`${name}.data`, 'a Float32Array or Float64Array', data);
+  if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
+    throw invalidArgument(`${name}.shape`, 'an array of non-negative integers', shape);
+  if (typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer)
+    data = data instanceof Float32Array ? new Float32Array(data) : new Float64Array(data);
+  return { data: data as Float32Array | Float64Array, shape: [...shape] };
 }
 
 /**
@@ -151,7 +173,7 @@ export class LaaNet {
    * comes from the file (its `architecture` metadata, else the shapes of its tensors).
    */
   static async load(path: string, options?: LoadOptions): Promise<LaaNet> {
-    if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
+    checkPath('path', path);
     const opts = nativeOptions(options);
     return warnFallback(new LaaNet(await callNative(() => binding().NativeLaaNet.load(path, opts))));
   }
@@ -167,16 +189,21 @@ export class LaaNet {
   }
 
   /** Runs the network on a normalised RGB batch `[n, 3, H, W]` (values in [-1, 1], H and W multiples of 32). */
-  async forward(input: Tensor, options: ForwardOptions = {}): Promise<ForwardResult> {
+  async forward(input: Tensor, opts?: ForwardOptions): Promise<ForwardResult> {
     const native = this.#live();
-    if (!input || typeof input !== 'object') throw invalidArgument('input', '{ data, shape }', input);
+    const options = checkOptions('options', opts);
+    const { data, shape } = readTensor('input', input);
     const heads = options.heads ?? HEADS;
+    if (!Array.isArray(heads) || heads.length === 0) throw invalidArgument('options.heads', `a non-empty list of ${HEADS.join(', ')}`, heads);
     for (const h of heads) if (!HEADS.includes(h)) throw invalidArgument('options.heads', `a list of ${HEADS.join(', ')}`, h);
+    if (options.intermediates !== undefined && typeof options.intermediates !== 'boolean')
+      throw invalidArgument('options.intermediates', 'a boolean', options.intermediates);
+    const signal = checkSignal('options.signal', options.signal);
     const mask = { cls: heads.includes('cls'), hm: heads.includes('hm'), cstency: heads.includes('cstency') };
     const site = new Error();
-    return this.#enqueue(options.signal, async () => {
+    return this.#enqueue(signal, async () => {
       try {
-        return (await native.forward(input.data, input.shape, mask, !!options.intermediates)) as ForwardResult;
+        return (await native.forward(data, shape, mask, !!options.intermediates)) as ForwardResult;
       } catch (err) {
         throw fromNative(err, site);
       }
@@ -184,9 +211,18 @@ export class LaaNet {
   }
 
   /** Writes the official layout as safetensors (803 keys for B4); `metadata` adds string entries to its header. */
-  async save(path: string, options: { dtype?: DType; metadata?: Record<string, string> } = {}): Promise<void> {
+  async save(path: string, opts?: { dtype?: DType; metadata?: Record<string, string> }): Promise<void> {
     const native = this.#live();
-    if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
+    const options = checkOptions('options', opts);
+    checkPath('path', path);
+    if (fs.existsSync(path) && fs.statSync(path).isDirectory())
+      throw new LaaError('EINVAL', `Expected a file path for path but '${path}' is a directory`);
+    if (options.metadata !== undefined) {
+      if (options.metadata === null || typeof options.metadata !== 'object' || Array.isArray(options.metadata))
+        throw invalidArgument('options.metadata', 'an object of string values', options.metadata);
+      for (const [k, v] of Object.entries(options.metadata))
+        if (typeof v !== 'string') throw invalidArgument(`options.metadata.${k}`, 'a string', v);
+    }
     if (options.dtype !== undefined && !SAVE_DTYPES.includes(options.dtype))
       throw invalidArgument('options.dtype', `one of ${SAVE_DTYPES.join(', ')}`, options.dtype);
     const site = new Error();
@@ -229,9 +265,9 @@ export class LaaNet {
   }
 
   #enqueue<T>(signal: AbortSignal | undefined, job: () => Promise<T>): Promise<T> {
-    checkSignal(signal);
+    throwIfAborted(signal);
     const run = this.#queue.then(() => {
-      checkSignal(signal);
+      throwIfAborted(signal);
       return job();
     });
     this.#queue = run.catch(() => undefined);

@@ -17,7 +17,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import * as readline from 'node:readline';
-import { AbortError, callNative, invalidArgument, LaaError, type LaaErrorCode } from './errors';
+import { AbortError, callNative, checkFunction, checkPath, checkSignal, ensureDir, invalidArgument, LaaError, type LaaErrorCode } from './errors';
 import { DEFAULT_LANDMARK_MODEL } from './detector';
 import { binding, type NativeAbortFlag } from './native';
 
@@ -252,9 +252,11 @@ function sameSettings(m: Marker, s: Settings): boolean {
  * `signal` fires (between frames); what was done is kept.
  */
 export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
-  if (!options || typeof options.input !== 'string' || options.input.length === 0)
-    throw invalidArgument('options.input', 'a folder or file path', options?.input);
-  if (typeof options.output !== 'string' || options.output.length === 0) throw invalidArgument('options.output', 'a folder path', options.output);
+  if (!options || typeof options !== 'object') throw invalidArgument('options', '{ input, output, ... }', options);
+  checkPath('options.input', options.input, 'a folder or file path');
+  checkPath('options.output', options.output, 'a folder path');
+  checkSignal('options.signal', options.signal);
+  checkFunction('options.onProgress', options.onProgress);
   const framesPerVideo = options.framesPerVideo ?? 32;
   if (!Number.isInteger(framesPerVideo) || framesPerVideo < 1 || framesPerVideo > 10_000)
     throw invalidArgument('options.framesPerVideo', 'an integer from 1 to 10000', framesPerVideo);
@@ -276,7 +278,7 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   } catch {
     throw new LaaError('ENOENT', `Expected an input folder or file but '${options.input}' does not exist`);
   }
-  for (const sub of ['frames', 'index', 'done']) await fs.promises.mkdir(path.join(output, sub), { recursive: true });
+  for (const sub of ['frames', 'index', 'done']) ensureDir('options.output', path.join(output, sub));
   const release = await lockOutput(output);
   try {
     return await prepareLocked(input, inputStat, output, settings, concurrency, signal, onProgress);
@@ -559,15 +561,23 @@ function checkRecord(r: Record<string, unknown>): string | undefined {
  * fails with ECORRUPT naming the line.
  */
 export async function readPreparedIndex(dir: string): Promise<PreparedRecord[]> {
-  if (typeof dir !== 'string' || dir.length === 0) throw invalidArgument('dir', 'a prepared folder', dir);
+  checkPath('dir', dir, 'a prepared folder');
   const file = path.join(dir, 'index.jsonl');
   let stream: fs.ReadStream;
+  let st: fs.Stats;
   try {
-    await fs.promises.access(file, fs.constants.R_OK);
-    stream = fs.createReadStream(file, { encoding: 'utf8' });
+    st = await fs.promises.stat(file);
   } catch {
     throw new LaaError('ENOENT', `Expected a prepared folder with index.jsonl but '${file}' does not exist`);
   }
+  if (!st.isFile()) throw new LaaError('EINVAL', `Expected '${file}' to be a file (the prepared index) but it is ${st.isDirectory() ? 'a directory' : 'not a regular file'}`);
+  try {
+    await fs.promises.access(file, fs.constants.R_OK);
+    stream = fs.createReadStream(file, { encoding: 'utf8' });
+  } catch (err) {
+    throw new LaaError('EINVAL', `cannot read '${file}': ${(err as Error).message}`);
+  }
+  const root = path.resolve(dir);
   const out: PreparedRecord[] = [];
   let n = 0;
   for await (const line of readline.createInterface({ input: stream, crlfDelay: Infinity })) {
@@ -581,6 +591,11 @@ export async function readPreparedIndex(dir: string): Promise<PreparedRecord[]> 
     }
     const wrong = checkRecord(rec);
     if (wrong) throw new LaaError('ECORRUPT', `${file}:${n}: expected ${wrong} but received ${JSON.stringify(line.length > 200 ? line.slice(0, 200) + '…' : line)}`);
+    // Image paths stay inside the prepared folder: relative, no '..' out of it, no NUL.
+    const image = rec.image as string;
+    const resolved = path.resolve(root, image);
+    if (path.isAbsolute(image) || image.includes('\0') || (resolved !== root && !resolved.startsWith(root + path.sep)))
+      throw new LaaError('ECORRUPT', `${file}:${n}: expected "image" to be a path inside ${root} but received ${JSON.stringify(image.slice(0, 200))}`);
     out.push(rec as unknown as PreparedRecord);
   }
   return out;

@@ -7,7 +7,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import type { FrameWithFace, ScoreResult } from './detector';
-import { invalidArgument, LaaError } from './errors';
+import { invalidArgument, LaaError, checkPath } from './errors';
 import { DEFAULT_MODEL_CAVEAT, DEFAULT_MODEL_NAME } from './models';
 import type { ModelInfo } from './laanet';
 import { encodeHeatmapOverlay, type ImageFormat } from './report/encode';
@@ -198,11 +198,12 @@ ${table(settings, 'settings')}
 
 /** Writes the self-contained HTML report of a scored file (see renderReport). */
 export async function writeReport(result: ScoreResult, file: string, options: ReportOptions = {}): Promise<void> {
-  if (typeof file !== 'string' || !file) throw invalidArgument('file', 'a file path', file);
+  checkPath('file', file);
   const html = await renderReport(result, options);
   try {
     await fs.promises.writeFile(file, html);
   } catch (err) {
-    throw new LaaError('ENOENT', `cannot write '${file}': ${(err as Error).message}`, { cause: err });
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new LaaError(code === 'ENOENT' ? 'ENOENT' : 'EINVAL', `cannot write '${file}': ${(err as Error).message}`, { cause: err });
   }
 }

@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AbortError, callNative, DisposedError, LaaError, invalidArgument } from './errors';
+import { AbortError, callNative, checkPath, DisposedError, ensureDir, LaaError, invalidArgument } from './errors';
 import { binding, type NativeStepResult, type NativeTrainer } from './native';
 import type { Device, Tensor } from './laanet';
 import { evaluate, type EvalReport, type EvaluateOptions } from './evaluate';
@@ -222,8 +222,8 @@ export class Trainer {
 
   static async create(opts: TrainerOptions): Promise<Trainer> {
     if (!opts || typeof opts !== 'object') throw invalidArgument('options', 'an object', opts);
-    if (typeof opts.data !== 'string' || !opts.data) throw invalidArgument('options.data', 'a prepared data folder', opts.data);
-    if (typeof opts.outDir !== 'string' || !opts.outDir) throw invalidArgument('options.outDir', 'an output folder', opts.outDir);
+    checkPath('options.data', opts.data, 'a prepared data folder');
+    checkPath('options.outDir', opts.outDir, 'an output folder');
     const synthesis = opts.synthesis ?? 'sbi';
     if (synthesis !== 'sbi' && synthesis !== 'bi') throw invalidArgument('options.synthesis', "'sbi' or 'bi'", synthesis);
     const inputSize = positiveInt('options.inputSize', opts.inputSize, 384, 64);
@@ -295,7 +295,7 @@ export class Trainer {
     const index = await readPreparedIndex(o.data);
     if (index.length === 0) throw new LaaError('EINVAL', `Expected prepared frames in ${path.join(o.data, 'index.jsonl')} but it holds none; run laa-native prepare on some videos first`);
     const records = index.map((r) => ({ image: path.resolve(o.data, r.image), video: r.video, landmarks: Float32Array.from(r.landmarks.flat()) }));
-    fs.mkdirSync(o.outDir, { recursive: true });
+    ensureDir('options.outDir', o.outDir);
 
     const native = await callNative(() =>
       binding().NativeTrainer.create({

@@ -1,4 +1,4 @@
-import { callNative, invalidArgument } from './errors';
+import { callNative, checkPath } from './errors';
 import { binding, type NativeWeightsFile } from './native';
 
 export type WeightsFile = NativeWeightsFile;
@@ -9,6 +9,6 @@ export type WeightsFile = NativeWeightsFile;
  * Checkpoints are parsed by a restricted unpickler: nothing in the file runs.
  */
 export async function readWeights(path: string): Promise<WeightsFile> {
-  if (typeof path !== 'string' || path.length === 0) throw invalidArgument('path', 'a file path', path);
+  checkPath('path', path);
   return callNative(() => binding().readWeights(path));
 }

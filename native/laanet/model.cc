@@ -140,10 +140,22 @@ void Model::place() {
   if (warm_up_) warm_up();
 }
 
+void check_metadata(const std::map<std::string, std::string>& metadata, const std::string& path) {
+  auto it = metadata.find("input_size");
+  if (it == metadata.end()) return;
+  const std::string& v = it->second;
+  const bool digits = !v.empty() && v.size() <= 5 && std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+  const long n = digits ? std::stol(v) : -1;
+  if (!digits || n < kMinInputSize || n > kMaxInputSize || n % 32)
+    throw Error(codes::kWeights, "'" + path + "' has metadata input_size '" + v.substr(0, 40) + "'; expected a multiple of 32 from " +
+                                     std::to_string(kMinInputSize) + " to " + std::to_string(kMaxInputSize) +
+                                     " (the face-crop sizes the network runs at)");
+}
+
 int64_t Model::input_size() const {
   auto it = metadata_.find("input_size");
   const int v = it == metadata_.end() ? 0 : std::atoi(it->second.c_str());
-  return v >= 64 && v <= 1024 && v % 32 == 0 ? v : kInputSize;
+  return v >= kMinInputSize && v <= kMaxInputSize && v % 32 == 0 ? v : kInputSize;
 }
 
 void Model::warm_up() {
@@ -229,6 +241,7 @@ std::unique_ptr<Model> Model::load(const std::string& path, const ModelOptions& 
     SafetensorsFile file = read_safetensors(path);
     build(backbone_of(file.metadata, file.tensors, path));
     load_official(*model->net_, file.tensors);
+    check_metadata(file.metadata, path);
     model->metadata_ = std::move(file.metadata);
   } else {
     PthCheckpoint ckpt = read_pth(path);
@@ -320,6 +333,11 @@ void Model::save(const std::string& path, const std::string& dtype,
   const torch::ScalarType target = dtype.empty() ? dtype_ : parse_dtype(dtype);
   auto meta = metadata_;
   for (const auto& kv : extra_metadata) meta[kv.first] = kv.second;
+  try {
+    check_metadata(meta, path);
+  } catch (const Error& e) {
+    throw Error(codes::kArg, std::string("refusing to save: ") + e.what());
+  }
   save_weights(*net_, path, target, std::move(meta));
 }
 

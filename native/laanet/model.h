@@ -106,6 +106,11 @@ struct CudaSupport {
 };
 CudaSupport cuda_support();
 
+// Face-crop sizes a weights file may record (`input_size`), multiples of 32.
+inline constexpr int64_t kMinInputSize = 64, kMaxInputSize = 1024;
+// EWEIGHTS when `input_size` is present and not one of those.
+void check_metadata(const std::map<std::string, std::string>& metadata, const std::string& path);
+
 // Copies every defined tensor of `o` to the CPU.
 LaaNetOutput to_cpu(const LaaNetOutput& o);
 

@@ -15,9 +15,11 @@ namespace {
 // every parser below degrades to "unknown" on a truncated file.
 class ByteFile {
  public:
-  explicit ByteFile(const std::string& path) : in_(path, std::ios::binary) {
+  explicit ByteFile(const std::string& path) : in_(path, std::ios::binary | std::ios::ate) {
     if (!in_) throw laa::Error(laa::codes::kNotFound, "cannot open " + path);
+    size_ = static_cast<uint64_t>(in_.tellg());
   }
+  uint64_t size() const { return size_; }
   std::vector<uint8_t> read(uint64_t offset, size_t n) {
     std::vector<uint8_t> buf(n);
     in_.clear();
@@ -30,6 +32,7 @@ class ByteFile {
 
  private:
   std::ifstream in_;
+  uint64_t size_ = 0;
 };
 
 uint32_t be16(const uint8_t* p) { return (uint32_t(p[0]) << 8) | p[1]; }
@@ -37,6 +40,30 @@ uint32_t be32(const uint8_t* p) { return (be16(p) << 16) | be16(p + 2); }
 uint32_t le16(const uint8_t* p) { return (uint32_t(p[1]) << 8) | p[0]; }
 uint32_t le32(const uint8_t* p) { return (le16(p + 2) << 16) | le16(p); }
 uint32_t le24(const uint8_t* p) { return uint32_t(p[0]) | (uint32_t(p[1]) << 8) | (uint32_t(p[2]) << 16); }
+
+// Every chunk's length against what the file holds, up to IEND.
+void walk_png_chunks(ByteFile& f, ImageHeader& h) {
+  uint64_t pos = 8;
+  for (int n = 0; n < (1 << 20) && pos < f.size(); ++n) {
+    auto c = f.read(pos, 8);
+    if (c.size() < 8) {
+      h.damage = "the file ends inside a chunk header";
+      return;
+    }
+    const uint64_t len = be32(&c[0]);
+    std::string type(reinterpret_cast<const char*>(&c[4]), 4);
+    for (char& ch : type)
+      if (!std::isalpha(static_cast<unsigned char>(ch))) ch = '?';
+    if (len > 0x7fffffffu || len + 12 > f.size() - pos) {
+      h.damage = "chunk '" + type + "' claims " + std::to_string(len) + " bytes, but the file holds " +
+                 std::to_string(f.size() - pos) + " from there";
+      return;
+    }
+    if (std::islower(static_cast<unsigned char>(c[4]))) h.largest_ancillary = std::max<int64_t>(h.largest_ancillary, int64_t(len));
+    if (type == "IEND") return;
+    pos += 12 + len;
+  }
+}
 
 bool starts_with(const std::vector<uint8_t>& b, const char* magic, size_t at = 0) {
   size_t n = std::strlen(magic);
@@ -167,6 +194,7 @@ ImageHeader read_image_header(const std::string& path) {
       h.width = be32(&b[16]);
       h.height = be32(&b[20]);
     }
+    walk_png_chunks(f, h);
   } else if (starts_with(b, "BM") && b.size() >= 26) {
     h.format = "bmp";
     uint32_t hdr = le32(&b[14]);

@@ -10,6 +10,7 @@
 #include <opencv2/videoio.hpp>
 
 #include "laanet/errors.h"
+#include "laanet/files.h"
 #include "ops/guard.h"
 #include "ops/image_header.h"
 
@@ -22,13 +23,22 @@ namespace fs = std::filesystem;
 // device would make FFmpeg wait forever for data.
 void check_input_file(const std::string& path) {
   if (path.empty()) throw laa::Error(laa::codes::kArg, "empty path");
+  laa::require_regular_file(path, "media file");
   std::error_code ec;
-  auto st = fs::status(path, ec);
-  if (ec || st.type() == fs::file_type::not_found)
-    throw laa::Error(laa::codes::kNotFound, "no such file: " + path);
-  if (st.type() == fs::file_type::directory) throw laa::Error(laa::codes::kArg, "is a directory: " + path);
-  if (st.type() != fs::file_type::regular) throw laa::Error(laa::codes::kArg, "not a regular file: " + path);
   if (fs::file_size(path, ec) == 0 && !ec) throw laa::Error(kUnsupported, "empty file: " + path);
+}
+
+// What FFmpeg is given for a local path: an absolute "file:" URL, so that no
+// part of the name is read as a protocol ("concat:a.mp4|b.mp4", "subfile,,...:",
+// "http:/host/x" as a folder path). FFmpeg may still open nested resources
+// (playlists, concat scripts); OPENCV_FFMPEG_CAPTURE_OPTIONS, set by the
+// binding before the first capture, whitelists the file protocol and the
+// video containers for those (ffmpeg_input_options()).
+std::string ffmpeg_url(const std::string& path) {
+  std::error_code ec;
+  fs::path abs = fs::absolute(path, ec);
+  if (ec) throw laa::Error(laa::codes::kArg, "cannot make an absolute path of " + path + ": " + ec.message());
+  return "file:" + abs.lexically_normal().string();
 }
 
 // Only formats whose header gives the dimensions can be size-checked before
@@ -38,6 +48,10 @@ ImageHeader checked_image_header(const std::string& path, int64_t max_pixels) {
   ImageHeader h = read_image_header(path);
   if (h.format.empty()) throw laa::Error(kUnsupported, "not a supported image: " + path);
   if (!h.has_dims()) throw laa::Error(laa::codes::kCorrupt, h.format + " header is damaged or cut short: " + path);
+  if (!h.damage.empty()) throw laa::Error(laa::codes::kCorrupt, h.format + " file is damaged (" + h.damage + "): " + path);
+  if (h.largest_ancillary > kMaxPngAncillaryBytes)
+    throw laa::Error(kTooLarge, h.format + " file has an ancillary chunk of " + std::to_string(h.largest_ancillary) +
+                                    " bytes, above the limit of " + std::to_string(kMaxPngAncillaryBytes) + ": " + path);
   if (max_pixels > 0 && h.width > max_pixels / h.height)
     throw laa::Error(kTooLarge, h.format + " image of " + std::to_string(h.width) + "x" + std::to_string(h.height) +
                                     " px is above the limit of " + std::to_string(max_pixels) + " px: " + path);
@@ -66,6 +80,14 @@ std::string fourcc_string(double v) {
 }
 
 }  // namespace
+
+std::string ffmpeg_input_options() {
+  // protocol_whitelist: nested opens too stay local files. format_whitelist:
+  // the video containers (no HLS or concat playlists, no image sequences that
+  // read sibling files by a %d pattern).
+  return "protocol_whitelist;file|format_whitelist;mov,mp4,matroska,webm,avi,mpegts,mpeg,mpegvideo,flv,asf,ogg,"
+         "h264,hevc,m4v,gif,mjpeg,dv,yuv4mpegpipe,rawvideo";
+}
 
 std::vector<int64_t> sample_indices(int64_t frame_count, int n) {
   if (n < 0) throw laa::Error(laa::codes::kArg, "sample count must be >= 0");
@@ -104,7 +126,7 @@ struct VideoReader::Impl {
     cap.release();
     pos = 0;
     eof = false;
-    return cap.open(path, cv::CAP_FFMPEG, params) && cap.isOpened();
+    return cap.open(ffmpeg_url(path), cv::CAP_FFMPEG, params) && cap.isOpened();
   }
 
   double frame_time(int64_t index, double fps) {
@@ -138,6 +160,13 @@ VideoReader::VideoReader(const std::string& path) : impl_(std::make_unique<Impl>
     // sampling over it would miss nearly every frame. Count those by decoding.
     if (info_.fps == 0) info_.frame_count = 0;
     info_.codec = fourcc_string(m.cap.get(cv::CAP_PROP_FOURCC));
+    // The stream's size before any frame is decoded: a huge one is refused
+    // before FFmpeg allocates its buffers (about 1 GB for one 8000×8000 frame).
+    const double w = m.cap.get(cv::CAP_PROP_FRAME_WIDTH), h = m.cap.get(cv::CAP_PROP_FRAME_HEIGHT);
+    if (std::isfinite(w) && std::isfinite(h) && w * h > double(kMaxVideoFramePixels))
+      throw laa::Error(kTooLarge, "video frames of " + std::to_string(int64_t(w)) + "x" + std::to_string(int64_t(h)) +
+                                      " px are above the limit of " + std::to_string(kMaxVideoFramePixels) +
+                                      " px (8K UHD, 7680x4320): " + path);
 
     // Decode frame 0 now: a file that opens but yields no picture (zero
     // frames, unknown codec, garbage after a valid header) fails here, at

@@ -17,6 +17,8 @@ namespace laa::ops {
 // Default decode limit for still images (pixels): 64 Mpx is a 8000×8000
 // photo, about 200 MB once decoded to BGR.
 inline constexpr int64_t kDefaultMaxImagePixels = int64_t(64) << 20;
+// Video frames above 8K UHD are refused (ETOOLARGE) before the first decode.
+inline constexpr int64_t kMaxVideoFramePixels = int64_t(7680) * 4320;
 
 struct MediaInfo {
   bool is_video = false;
@@ -31,6 +33,12 @@ struct MediaInfo {
 // has); everything else is opened as a video with the FFmpeg backend. Cheap:
 // decodes no pixels, except one frame of a video whose frame count is unknown.
 MediaInfo probe(const std::string& path);
+
+// The FFmpeg input options every capture of this package needs (local files
+// and video containers only), in OPENCV_FFMPEG_CAPTURE_OPTIONS syntax
+// ("key;value|key;value"); the JavaScript loader sets that variable before the
+// addon loads. Videos are opened as absolute "file:" URLs.
+std::string ffmpeg_input_options();
 
 // The official frame choice, np.linspace(0, N-1, n).astype(int64): evenly
 // spaced, first and last frame included. For N < n that repeats frames; the
