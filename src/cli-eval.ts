@@ -7,7 +7,7 @@ import type { DTypeOption } from './laanet';
 import { InvalidArgumentError, type Command } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
-import { LaaError } from './errors';
+import { LaaError, MAX_THREADS } from './errors';
 import { evaluate, type EvalReport } from './evaluate';
 import type { BinaryMetrics } from './metrics';
 import { writeRocPng } from './report/roc';
@@ -84,7 +84,7 @@ export function evalCommand(program: Command): void {
     .option('--fake <paths...>', 'fake videos/images, or directories of them')
     .option('--frames <n>', 'frames sampled evenly per video', int('--frames', 1, 10000), 32)
     .option('--weights <file>', 'model weights (.safetensors or official .pth; `untrained` for the fixture fill rule); default: the bundled model')
-    .option('--threads <n>', 'LibTorch threads', int('--threads', 1, 1024))
+    .option('--threads <n>', 'LibTorch threads', int('--threads', 1, MAX_THREADS))
     .option('--dtype <dtype>', 'auto (the fastest accurate here) | float32 | float64 | bfloat16', 'auto')
     .option('--threshold <p>', 'P(fake) from which a file or frame counts as fake (accuracy)', (v) => {
       const n = Number(v);

@@ -11,7 +11,7 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Detector, type ScoreResult } from './detector';
-import { ensureDir, LaaError } from './errors';
+import { ensureDir, LaaError, MAX_THREADS } from './errors';
 import { LaaNet, type DType, type DTypeOption } from './laanet';
 import { writeHeatmapOverlay } from './overlay';
 import { loadWeights } from './models';
@@ -240,7 +240,7 @@ export function buildProgram(): Command {
     .argument('<paths...>', 'video/image files or directories of them')
     .option('--frames <n>', 'frames sampled evenly per video', intOption('--frames', 1, 10000), 32)
     .option('--weights <file>', 'model weights (.safetensors or official .pth; `untrained` for the fixture fill rule); default: the bundled model')
-    .option('--threads <n>', 'LibTorch threads', intOption('--threads', 1, 1024))
+    .option('--threads <n>', 'LibTorch threads', intOption('--threads', 1, MAX_THREADS))
     .option('--dtype <dtype>', 'auto (the fastest accurate here) | float32 | float64 | bfloat16', 'auto')
     .option('--threshold <p>', 'P(fake) from which a file is labelled fake', (v) => {
       const n = Number(v);

@@ -161,11 +161,11 @@ export class Detector {
     return this.#net.info;
   }
 
-  scoreVideo(path: string, options?: ScoreOptions): Promise<ScoreResult> {
+  async scoreVideo(path: string, options?: ScoreOptions): Promise<ScoreResult> {
     return this.#score(path, checkOptions('options', options));
   }
 
-  scoreImage(path: string, options?: Omit<ScoreOptions, 'frames'>): Promise<ScoreResult> {
+  async scoreImage(path: string, options?: Omit<ScoreOptions, 'frames'>): Promise<ScoreResult> {
     return this.#score(path, { ...checkOptions('options', options), frames: 1 });
   }
 

@@ -1,4 +1,5 @@
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 
 /**
  * Errors thrown by laa-native. Every error has a stable `code`; native
@@ -84,6 +85,20 @@ export function checkPath(name: string, value: unknown, what = 'a file path'): s
   if (typeof value !== 'string' || value.length === 0) throw invalidArgument(name, what, value);
   if (value.includes('\0')) throw new LaaError('EINVAL', `Expected ${what} without NUL bytes for ${name} but received one with a NUL at index ${value.indexOf('\0')}`);
   return value;
+}
+
+/**
+ * The most threads any option may ask for: 4 per core (at least 4, at most 256). More only oversubscribes the CPU,
+ * and a failed thread start inside OpenMP aborts the process instead of raising an error.
+ */
+export const MAX_THREADS = Math.min(256, Math.max(4, 4 * os.availableParallelism()));
+
+/** A thread-count option: an integer from 1 to MAX_THREADS. */
+export function checkThreads(name: string, value: unknown, fallback: number): number {
+  const n = value ?? fallback;
+  if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > MAX_THREADS)
+    throw invalidArgument(name, `an integer from 1 to ${MAX_THREADS} (4 per core)`, n);
+  return n;
 }
 
 /** An options argument: undefined (→ {}) or a plain object. */

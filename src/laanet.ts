@@ -1,7 +1,7 @@
 import * as os from 'node:os';
 import * as path from 'node:path';
 import * as fs from 'node:fs';
-import { AbortError, callNative, checkOptions, checkPath, checkSignal, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
+import { AbortError, callNative, checkOptions, checkPath, checkSignal, checkThreads, DisposedError, fromNative, invalidArgument, LaaError } from './errors';
 import { binding, packageRoot, type NativeLaaNet } from './native';
 import { checkBackbone, DEFAULT_BACKBONE, type Backbone } from './backbones';
 
@@ -35,7 +35,7 @@ export interface LoadOptions {
    * CPU build behaves exactly as `cpu`. `cuda` fails with EDEVICE when CUDA is not usable; `cpu` always stays on the CPU.
    */
   device?: Device;
-  /** LibTorch intra-op threads used by this model's work. Default: the machine's cores. */
+  /** LibTorch intra-op threads used by this model's work, 1 to 4 per core. Default: the machine's cores. */
   threads?: number;
 }
 
@@ -115,9 +115,7 @@ function nativeOptions(options?: LoadOptions) {
   if (!DTYPES.includes(dtype)) throw invalidArgument('options.dtype', `one of ${DTYPES.join(', ')}`, dtype);
   const device = opts.device ?? 'auto';
   if (!DEVICES.includes(device)) throw invalidArgument('options.device', `one of ${DEVICES.join(', ')}`, device);
-  const threads = opts.threads ?? os.availableParallelism();
-  if (!Number.isInteger(threads) || threads < 1 || threads > 1024)
-    throw invalidArgument('options.threads', 'an integer between 1 and 1024', threads);
+  const threads = checkThreads('options.threads', opts.threads, os.availableParallelism());
   if (opts.strict !== undefined && typeof opts.strict !== 'boolean') throw invalidArgument('options.strict', 'a boolean', opts.strict);
   return { dtype, device, threads, strict: !!opts.strict, ...(dtype === 'auto' ? { calibration: CALIBRATION } : {}) };
 }

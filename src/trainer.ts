@@ -8,7 +8,7 @@
 import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
-import { AbortError, callNative, checkPath, DisposedError, ensureDir, LaaError, invalidArgument } from './errors';
+import { AbortError, callNative, checkPath, checkThreads, DisposedError, ensureDir, LaaError, invalidArgument } from './errors';
 import { binding, type NativeStepResult, type NativeTrainer } from './native';
 import type { Device, Tensor } from './laanet';
 import { evaluate, type EvalReport, type EvaluateOptions } from './evaluate';
@@ -250,8 +250,8 @@ export class Trainer {
       init: opts.init,
       resume: opts.resume ?? false,
       seed: positiveInt('options.seed', opts.seed, 317, 0),
-      threads: positiveInt('options.threads', opts.threads, os.availableParallelism()),
-      workers: positiveInt('options.workers', opts.workers, 1),
+      threads: checkThreads('options.threads', opts.threads, os.availableParallelism()),
+      workers: checkThreads('options.workers', opts.workers, 1),
       checkpointEvery: positiveInt('options.checkpointEvery', opts.checkpointEvery, 0, 0),
       validateSteps: positiveInt('options.validateSteps', opts.validateSteps, 0, 0),
       preciseBnSteps: positiveInt('options.preciseBnSteps', opts.preciseBnSteps, 0, 0),
