@@ -31,18 +31,18 @@ function yardstick(dtype = 'float32') {
   return Object.fromEntries(r.results.map((x) => [x.batch, x.msPerFrame]));
 }
 
-function randomInput(n) {
-  const data = new Float32Array(n * 3 * SIZE * SIZE);
+function randomInput(n, size = SIZE) {
+  const data = new Float32Array(n * 3 * size * size);
   let s = 12345;
   for (let i = 0; i < data.length; i++) {
     s = (s * 1103515245 + 12345) >>> 0;
     data[i] = (s / 2 ** 32) * 2 - 1;
   }
-  return { data, shape: [n, 3, SIZE, SIZE] };
+  return { data, shape: [n, 3, size, size] };
 }
 
-async function timeForward(net, n, heads) {
-  const x = randomInput(n);
+async function timeForward(net, n, heads, size = SIZE) {
+  const x = randomInput(n, size);
   await net.forward(x, { heads }); // warm-up (allocator, oneDNN primitives)
   const t = [];
   for (let i = 0; i < Math.max(2, Math.ceil(iters / n)); i++) {
@@ -55,12 +55,16 @@ async function timeForward(net, n, heads) {
 }
 
 const v = versions();
-console.log(`laa-native bench: ${os.cpus()[0].model}, ${os.cpus().length} cores, ${threads} threads, LibTorch ${v.libtorch}, Node ${v.node}`);
+const cpu = v.cpu;
+console.log(`laa-native bench: ${cpu.brand || os.cpus()[0].model}, ${os.cpus().length} cores, ${threads} threads, LibTorch ${v.libtorchRuntime || v.libtorch}, Node ${v.node}`);
+console.log(`CPU: ${cpu.flags}; oneDNN ISA ${cpu.onednnIsa || 'unknown'}, ATen ${cpu.atenCapability || 'unknown'}; bfloat16 ${cpu.nativeBf16 ? 'native' : 'not native (bfloat16 requests run float32)'}`);
 
 const rows = [];
 const yard = yardstick();
 const f32 = await LaaNet.reference(undefined, { dtype: 'float32', threads });
 const bf16 = await LaaNet.reference(undefined, { dtype: 'bfloat16', threads });
+// Asked for bfloat16 where it is not native, the model runs float32 (and says so): the column shows what a user gets.
+const bfLabel = bf16.info.dtype === 'bfloat16' ? 'cls path bf16' : 'cls path "bf16" (runs fp32: not native here)';
 for (const n of batches) {
   const y = yard[n];
   const cls = await timeForward(f32, n, ['cls']);
@@ -73,7 +77,7 @@ const yard2 = yardstick();
 for (const r of rows) r.yardstick = Math.min(r.yardstick, yard2[r.batch]);
 
 console.log('\nms per 384x384 frame (median) and ratio to the yardstick (torchvision EfficientNet-B4, fp32, channels_last, inference_mode)');
-console.log('batch | yardstick | cls path fp32 | full fp32 | cls path bf16');
+console.log(`batch | yardstick | cls path fp32 | full fp32 | ${bfLabel}`);
 for (const r of rows) {
   const f = (ms) => `${ms.toFixed(1)} (${(ms / r.yardstick).toFixed(2)}x)`;
   console.log(`${String(r.batch).padStart(5)} | ${r.yardstick.toFixed(1).padStart(9)} | ${f(r.cls).padStart(13)} | ${f(r.full).padStart(9)} | ${f(r.bf16cls)}`);
@@ -87,7 +91,45 @@ console.log(`\nbf16 vs fp32 on the fixture's real face: P(fake) ${p(b).toFixed(5
 f32.dispose();
 bf16.dispose();
 
+// The Lite0 network (the bundled model's) at its 256² input, next to B4 at 384² above.
+const LITE = 256;
+const lite = { f32: await LaaNet.reference(undefined, { dtype: 'float32', threads, backbone: 'efficientnet-lite0' }) };
+if (cpu.nativeBf16) lite.bf16 = await LaaNet.reference(undefined, { dtype: 'bfloat16', threads, backbone: 'efficientnet-lite0' });
+const liteRows = [];
+for (const n of batches) {
+  const row = { batch: n, cls: await timeForward(lite.f32, n, ['cls'], LITE), full: await timeForward(lite.f32, n, ['cls', 'hm', 'cstency'], LITE) };
+  if (lite.bf16) row.bf16cls = await timeForward(lite.bf16, n, ['cls'], LITE);
+  liteRows.push(row);
+}
+console.log(`\nEfficientNet-Lite0 LAA-Net (the bundled model's network), ms per ${LITE}x${LITE} frame (median); ratio to B4's cls path at 384 above`);
+console.log('batch | cls path fp32 | full fp32 | cls path bf16');
+for (const r of liteRows) {
+  const b4 = rows.find((x) => x.batch === r.batch).cls;
+  console.log(`${String(r.batch).padStart(5)} | ${`${r.cls.toFixed(1)} (${(r.cls / b4).toFixed(2)}x)`.padStart(13)} | ${r.full.toFixed(1).padStart(9)} | ${r.bf16cls ? r.bf16cls.toFixed(1) : 'n/a (not native)'}`);
+}
+for (const m of Object.values(lite)) m.dispose();
+
+// One speed per process: 10 fresh processes load the same file and time batch-1 forwards.
+const spread = {};
+for (const [name, backbone, size] of [['B4 384', 'efficientnet-b4', 384], ['Lite0 256', 'efficientnet-lite0', 256]]) {
+  const file = path.join(root, 'bench', '.tmp', `${backbone}.safetensors`);
+  (await import('node:fs')).mkdirSync(path.dirname(file), { recursive: true });
+  const m = await LaaNet.reference(undefined, { backbone });
+  await m.save(file, { metadata: { input_size: String(size) } });
+  m.dispose();
+  const runs = [];
+  for (let i = 0; i < 10; i++) {
+    const r = spawnSync(process.execPath, [path.join(here, 'process.mjs'), file, String(size), String(threads)], { encoding: 'utf8' });
+    runs.push(JSON.parse(r.stdout.trim().split('\n').pop()));
+  }
+  const steady = runs.map((r) => r.steady);
+  const firstRatio = runs.map((r) => r.first / r.steady).sort((a, b) => a - b);
+  spread[name] = { steady, maxOverMin: Math.max(...steady) / Math.min(...steady), firstOverSteadyMedian: firstRatio[5], firstOverSteadyMax: firstRatio[9] };
+  console.log(`\n${name}, 10 fresh processes (batch 1, cls path fp32): steady medians ${steady.map((s) => s.toFixed(1)).join(' ')} ms; ` +
+    `max/min ${spread[name].maxOverMin.toFixed(2)}; first call after load / steady: median ${firstRatio[5].toFixed(2)}, worst ${firstRatio[9].toFixed(2)}`);
+}
+
 // Peak memory of a fresh process that loads the model and runs a batch of 8.
 const mem = spawnSync(process.execPath, [path.join(here, 'memory.mjs'), String(threads)], { encoding: 'utf8' });
 console.log(mem.stdout.trim() || mem.stderr.trim());
-console.log(`\nJSON ${JSON.stringify({ threads, rows, bf16Deviation: Math.abs(p(a) - p(b)) })}`);
+console.log(`\nJSON ${JSON.stringify({ threads, cpu, rows, liteRows, spread, bf16Deviation: Math.abs(p(a) - p(b)) })}`);

@@ -1,0 +1,25 @@
+// Child process of bench/run.mjs: one fresh process loads a weights file and
+// times forwards at batch 1 (classification path). Prints JSON: load time, the
+// first call after load, and the median of the last 15 of 25 calls.
+import { createRequire } from 'node:module';
+import * as path from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+const require = createRequire(import.meta.url);
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+const { LaaNet } = require(path.join(root, 'lib'));
+const [file, size, threads, dtype] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? 'float32'];
+
+const t0 = performance.now();
+const net = await LaaNet.load(file, { threads, dtype });
+const load = performance.now() - t0;
+const x = { data: new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.37)), shape: [1, 3, size, size] };
+const t = [];
+for (let i = 0; i < 25; i++) {
+  const a = performance.now();
+  await net.forward(x, { heads: ['cls'] });
+  t.push(performance.now() - a);
+}
+const last = t.slice(10).sort((a, b) => a - b);
+console.log(JSON.stringify({ load, first: t[0], steady: last[last.length >> 1] }));
+net.dispose();
