@@ -3,6 +3,8 @@ import cjs from '../lib/index.js';
 
 export const {
   AbortError,
+  BACKBONES,
+  DEFAULT_BACKBONE,
   DEFAULT_LANDMARK_MODEL,
   Detector,
   DisposedError,
@@ -10,8 +12,10 @@ export const {
   LaaNet,
   REFERENCE_SEED,
   Trainer,
+  convertBackbone,
   encodeTargets,
   evaluateSynthetic,
+  imagenetBackbone,
   losses,
   prepare,
   readPreparedIndex,

@@ -111,7 +111,7 @@ async function doctor() {
     const lib = (name: RegExp) => maps.split('\n').map((l) => l.split(/\s+/).pop() ?? '').find((p) => name.test(p)) ?? '?';
     rows.push(['addon', lib(/laa_native|laa-native.*\.node$/)]);
     rows.push(['libtorch', `built against ${v.libtorch}, running ${v.libtorchRuntime || '?'} from ${v.libtorchLibrary || lib(/libtorch_cpu\.so/)}${process.env.LAA_NATIVE_LIBTORCH ? ` (LAA_NATIVE_LIBTORCH=${process.env.LAA_NATIVE_LIBTORCH})` : ''}; MKLDNN ${v.mkldnn ? 'yes' : 'no'}`]);
-    rows.push(['cuda', v.cuda ? `yes, ${v.cudaDevices} device(s)` : 'no (CPU build of LibTorch, or no GPU visible)']);
+    rows.push(['cuda', v.cuda ? `yes, ${v.cudaDevices} device(s)` : v.cudaBuild ? `no GPU visible (the LibTorch is a CUDA ${v.cudaVersion} build)` : 'no (a CPU-only LibTorch)']);
     rows.push(['opencv', `${v.opencv} at ${lib(/libopencv_core\.so/)}`]);
     rows.push(['dlib', `${v.dlib} at ${lib(/libdlib\.so/)}`]);
     const model = '/usr/share/dlib/shape_predictor_68_face_landmarks.dat';

@@ -148,7 +148,7 @@ export function readTensor(name: string, t: unknown): { data: Float32Array | Flo
   }
   if (!(data instanceof Float32Array) && !(data instanceof Float64Array)) throw invalidArgument(`${name}.data`, 'a Float32Array or Float64Array', data);
   if (!Array.isArray(shape) || !shape.every((d) => Number.isSafeInteger(d) && d >= 0))
-    throw invalidArgument(`${name}.shape`, 'an array of non-negative integers', shape);
+    throw new LaaError('ESHAPE', `Expected ${name}.shape to be an array of non-negative integers but received ${JSON.stringify(shape)?.slice(0, 100)}`);
   if (typeof SharedArrayBuffer !== 'undefined' && data.buffer instanceof SharedArrayBuffer)
     data = data instanceof Float32Array ? new Float32Array(data) : new Float64Array(data);
   return { data: data as Float32Array | Float64Array, shape: [...shape] };

@@ -39,6 +39,8 @@ export function addTrainCommand(program: Command): Command {
     .option('--input-size <n>', 'network input side (multiple of 32)', num('--input-size', true), 384)
     .option('--backbone <name>', `${BACKBONES.join(' | ')}`, DEFAULT_BACKBONE)
     .option('--lr <x>', 'base learning rate', num('--lr', false), 5e-5)
+    .option('--lr-booster <x>', 'peak/base LR ratio of the warm-up (1: no warm-up, linear decay after the first quarter)', num('--lr-booster', false), 4)
+    .option('--until-epoch <n>', 'stop after this many epochs, keeping the schedule of --epochs (continue later with --resume)', num('--until-epoch', true))
     .option('--freeze-epochs <n>', 'epochs with the backbone frozen', num('--freeze-epochs', true), 6)
     .option('--lambda-hm <x>', 'heatmap loss weight', num('--lambda-hm', false), 10)
     .option('--lambda-cst <x>', 'consistency loss weight', num('--lambda-cst', false), 100)
@@ -65,7 +67,7 @@ export function addTrainCommand(program: Command): Command {
     .action(async (data: string, o) => {
       const opts: TrainerOptions = {
         data, outDir: o.out, synthesis: o.synthesis, epochs: o.epochs, batchSize: o.batchSize,
-        framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, backbone: o.backbone, lr: o.lr, freezeEpochs: o.freezeEpochs,
+        framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, backbone: o.backbone, lr: o.lr, lrBooster: o.lrBooster, freezeEpochs: o.freezeEpochs,
         lambda: { hm: o.lambdaHm, cst: o.lambdaCst, cls: o.lambdaCls }, seed: o.seed, rho: o.rho, threads: o.threads,
         workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, preciseBnSteps: o.preciseBnSteps, resume: !!o.resume,
         precision: o.precision, device: o.device, artifactGain: { start: o.artifactGain, epochs: o.artifactGainEpochs },
@@ -75,11 +77,11 @@ export function addTrainCommand(program: Command): Command {
       if (o.initWeights && o.initBackbone) throw new LaaError('EINVAL', 'pass either --init-weights or --init-backbone, not both');
       if (o.initWeights) opts.init = { weights: o.initWeights };
       if (o.initBackbone) opts.init = { backbone: o.initBackbone };
-      await train(opts);
+      await train(opts, o.untilEpoch);
     });
 }
 
-export async function train(opts: TrainerOptions): Promise<void> {
+export async function train(opts: TrainerOptions, untilEpoch?: number): Promise<void> {
   const trainer = await Trainer.create(opts);
   const controller = new AbortController();
   const onSignal = () => {
@@ -101,7 +103,7 @@ export async function train(opts: TrainerOptions): Promise<void> {
   let done = 0;
   const total = trainer.stepsPerEpoch * trainer.options.epochs - (e0 * trainer.stepsPerEpoch + s0);
   try {
-    for await (const ev of trainer.run({ signal: controller.signal })) {
+    for await (const ev of trainer.run({ signal: controller.signal, untilEpoch })) {
       if (ev.type === 'step') {
         done++;
         const eta = ((Date.now() - started) / 1000 / done) * (total - done);

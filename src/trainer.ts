@@ -159,6 +159,11 @@ export interface StepResult {
 
 export interface RunOptions {
   signal?: AbortSignal;
+  /**
+   * Stop after this many epochs (checkpoint and evaluation written), keeping the schedule of `options.epochs`:
+   * the first stage of a staged recipe. `--resume` later continues where it stopped. Default: `options.epochs`.
+   */
+  untilEpoch?: number;
 }
 
 /** What a checkpoint records about the run, to refuse resuming an incompatible one. */
@@ -415,12 +420,13 @@ export class Trainer {
     const { signal } = opts;
     const n = this.#live();
     const o = this.options;
+    const until = positiveInt('options.untilEpoch', opts.untilEpoch, o.epochs, 1);
     try {
       const emit = (e: TrainEvent) => {
         this.#log(e);
         return e;
       };
-      for (let epoch = this.position.epoch; epoch < o.epochs; epoch++) {
+      for (let epoch = this.position.epoch; epoch < Math.min(o.epochs, until); epoch++) {
         const lr = scheduledLr(epoch, o.epochs, o.lr, o.lrBooster);
         const frozen = epoch < o.freezeEpochs;
         n.setSchedule(lr, frozen);
@@ -488,7 +494,7 @@ export class Trainer {
           });
         }
       }
-      yield emit({ type: 'done', epochs: o.epochs, weights: this.files.weights });
+      if (until >= o.epochs) yield emit({ type: 'done', epochs: o.epochs, weights: this.files.weights });
     } finally {
       this.#running = false;
     }

@@ -6,6 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './support/paths';
+import { binding } from '../src/native';
 
 const addon = path.join(repoRoot, 'build', 'Release', 'laa_native.node');
 const env = { ...process.env, LD_LIBRARY_PATH: '' };
@@ -56,7 +57,9 @@ describe('the .node binary', () => {
   });
 
   it('refuses to load on a LibTorch of another version, saying which and what to do', () => {
-    const b = require(addon) as { torchVersionMismatch(a: string, b: string, c: string): string };
+    // The addon this process already runs (with LAA_NATIVE_BINDING another build's: a second LibTorch
+    // in one process would not survive its static initialisers).
+    const b = binding();
     expect(b.torchVersionMismatch('1.13.0', '1.13.1', '')).toBe('');
     const msg = b.torchVersionMismatch('1.13.0', '2.1.0', '/opt/libtorch/lib/libtorch_cpu.so');
     expect(msg).toContain('built against LibTorch 1.13.0 but LibTorch 2.1.0 was loaded from /opt/libtorch/lib/libtorch_cpu.so');

@@ -4,6 +4,8 @@
 #include <dlfcn.h>
 
 #include <cstdint>
+#include <cctype>
+#include <cstdlib>
 #include <cstring>
 #include <sstream>
 #include <string>
@@ -117,6 +119,22 @@ void read_onednn(CpuFeatures& f) {
     if (table[i].v == isa) f.onednn_isa = table[i].name;
 }
 
+// ONEDNN_MAX_CPU_ISA (or DNNL_MAX_CPU_ISA) as the user set it, for a oneDNN
+// that cannot be asked (linked statically into libtorch_cpu, as in PyPI's torch).
+void read_onednn_env(CpuFeatures& f) {
+  const char* v = std::getenv("ONEDNN_MAX_CPU_ISA");
+  if (!v || !*v) v = std::getenv("DNNL_MAX_CPU_ISA");
+  if (!v || !*v) return;
+  std::string isa(v);
+  for (char& c : isa) c = char(std::tolower(static_cast<unsigned char>(c)));
+  static const char* below_bf16[] = {"sse41", "avx", "avx2", "avx2_vnni", "avx2_vnni_2", "avx512_core", "avx512_core_vnni"};
+  f.onednn_known = true;
+  f.onednn_bf16 = true;
+  for (const char* b : below_bf16)
+    if (isa == b) f.onednn_bf16 = false;
+  f.onednn_isa = isa + " (ONEDNN_MAX_CPU_ISA)";
+}
+
 void read_aten(CpuFeatures& f) {
   const std::string config = at::show_config();
   const std::string key = "CPU capability usage: ";
@@ -161,6 +179,7 @@ const CpuFeatures& cpu_features() {
     read_cpuid(f);
 #endif
     read_onednn(f);
+    if (!f.onednn_known) read_onednn_env(f);
     read_aten(f);
     return f;
   }();
