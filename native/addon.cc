@@ -43,6 +43,8 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   o.Set("libtorch", LAA_TORCH_VERSION);
   o.Set("libtorchRuntime", runtime_torch_version());
   o.Set("libtorchLibrary", loaded_torch_library());
+  o.Set("libtorchSource", LAA_TORCH_SOURCE);  // debian | official | python: what the build found
+  o.Set("cxx11Abi", Napi::Boolean::New(env, LAA_TORCH_CXX11_ABI != 0));
   o.Set("opencv", CV_VERSION);
   o.Set("dlib", LAA_DLIB_VERSION);
   o.Set("cuda", torch::cuda::is_available());

@@ -2,7 +2,9 @@
  * Loads the compiled addon: a matching prebuild in `prebuilds/<platform>-<arch>/`
  * or a local build in `build/Release/`, and explains what to do when neither loads.
  */
+import { spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
+import * as os from 'node:os';
 import * as path from 'node:path';
 import { LaaError } from './errors';
 
@@ -88,6 +90,10 @@ export interface NativeVersions {
   libtorchRuntime: string;
   /** The libtorch_cpu file that was loaded. */
   libtorchLibrary: string;
+  /** Where the build's LibTorch came from: Debian's libtorch-dev, an official distribution, or a Python torch. */
+  libtorchSource: 'debian' | 'official' | 'python';
+  /** Built with the C++11 std::string ABI (_GLIBCXX_USE_CXX11_ABI=1), as that LibTorch was. */
+  cxx11Abi: boolean;
   opencv: string;
   dlib: string;
   cuda: boolean;
@@ -212,6 +218,83 @@ function loadVariant(variant: string): Binding {
 
 export const packageRoot = path.resolve(__dirname, '..');
 
+/** A prebuilt variant, as scripts/prebuild.sh records it beside the binary. */
+export interface VariantRecord {
+  file: string;
+  libtorch: string;
+  source: 'debian' | 'official' | 'python';
+  cuda: boolean;
+  cudaVersion: string | null;
+  cxx11Abi?: boolean;
+  /** The command that installs the LibTorch it needs. */
+  install: string | null;
+}
+
+/** The variants in prebuilds/<platform>-<arch>/ (the default one first). */
+export function prebuiltVariants(root = packageRoot): VariantRecord[] {
+  const dir = path.join(root, 'prebuilds', `${process.platform}-${process.arch}`);
+  let names: string[] = [];
+  try {
+    names = fs.readdirSync(dir).filter((f) => /^laa-native(\..+)?\.json$/.test(f)).sort();
+  } catch {
+    return [];
+  }
+  const out: VariantRecord[] = [];
+  for (const n of names) {
+    try {
+      const r = JSON.parse(fs.readFileSync(path.join(dir, n), 'utf8')) as Partial<VariantRecord>;
+      // Records from before variants describe the default binary.
+      out.push({ file: r.file ?? 'laa-native.napi.glibc.node', libtorch: r.libtorch ?? '?', source: r.source ?? 'debian', cuda: !!r.cuda,
+        cudaVersion: r.cudaVersion ?? null, cxx11Abi: r.cxx11Abi, install: r.install ?? (r.source === 'python' ? `pip install torch==${r.libtorch}` : 'apt-get install libtorch-dev') });
+    } catch {
+      /* an unreadable record names no variant */
+    }
+  }
+  return out.sort((a, b) => Number(a.source === 'python') - Number(b.source === 'python'));
+}
+
+/** The torch package of python3 (or LAA_NATIVE_PYTHON): version, its lib/ folder, CUDA version ('' for CPU). */
+export function pythonTorch(): { python: string; version: string; lib: string; cuda: string } | undefined {
+  const python = process.env.LAA_NATIVE_PYTHON || 'python3';
+  const r = spawnSync(python, ['-c', "import os, torch; print(torch.__version__.split('+')[0]); print(os.path.join(os.path.dirname(torch.__file__), 'lib')); print(torch.version.cuda or '')"], {
+    encoding: 'utf8', timeout: 120_000, stdio: ['ignore', 'pipe', 'ignore'],
+  });
+  if (r.status !== 0) return undefined;
+  const [version, lib, cuda] = r.stdout.trim().split('\n');
+  return version && lib ? { python, version, lib, cuda: cuda ?? '' } : undefined;
+}
+
+/**
+ * The variant built against a Python torch of the same major.minor (and CUDA or not): its LibTorch is loaded
+ * first, by absolute path and into the global scope, so the addon's libtorch*.so needs resolve to it
+ * (a prebuild cannot carry the path of the user's site-packages).
+ */
+function loadPythonVariant(): Binding {
+  const torch = pythonTorch();
+  const python = process.env.LAA_NATIVE_PYTHON || 'python3';
+  const all = prebuiltVariants();
+  const have = all.map((v) => `${v.file} (LibTorch ${v.libtorch}, ${v.source}${v.cuda ? `, CUDA ${v.cudaVersion}` : ''})`).join('; ') || 'none';
+  const ours = all.filter((v) => v.source === 'python');
+  if (!torch) {
+    throw new Error(`\`${python} -c "import torch"\` fails. Variants here: ${have}. Fix: ${ours[0]?.install ?? 'pip install torch'} (for that Python, or set LAA_NATIVE_PYTHON)`);
+  }
+  const mm = torch.version.split('.').slice(0, 2).join('.');
+  const v = ours.find((x) => x.libtorch.split('.').slice(0, 2).join('.') === mm && x.cuda === !!torch.cuda);
+  if (!v)
+    throw new Error(`the torch of ${python} is ${torch.version}${torch.cuda ? ` (CUDA ${torch.cuda})` : ' (CPU)'} at ${torch.lib}, and no variant here was built for it. ` +
+      `Variants here: ${have}. Fix: ${ours.length ? ours.map((x) => x.install).join(' or ') : 'build from source against it (LAA_NATIVE_LIBTORCH=python npm rebuild laa-native --build-from-source)'}`);
+  const flags = os.constants.dlopen.RTLD_NOW | os.constants.dlopen.RTLD_GLOBAL;
+  try {
+    process.dlopen({ exports: {} }, path.join(torch.lib, 'libtorch.so'), flags);
+  } catch (err) {
+    // A plain library "did not self-register" (it is not an addon) but stays loaded: that is all we need.
+    if (!/did not self-register/.test((err as Error).message)) throw err;
+  }
+  const module = { exports: {} as Binding };
+  process.dlopen(module, path.join(packageRoot, 'prebuilds', `${process.platform}-${process.arch}`, v.file), os.constants.dlopen.RTLD_NOW);
+  return module.exports;
+}
+
 export function binding(): Binding {
   if (cached) return cached;
   // FFmpeg logs every broken file to stderr ("moov atom not found"); the
@@ -240,9 +323,16 @@ export function binding(): Binding {
     throw new LaaError('EBINDING', `Could not load the '${variant}' variant of the laa-native addon: ${tried[tried.length - 1]}\n` +
       `Build it with LAA_NATIVE_LIBTORCH=/path/to/libtorch-${variant} npm run prebuild, or unset LAA_NATIVE_VARIANT for the CPU build.`);
   }
+  // LAA_NATIVE_LIBTORCH=python: the variant for the torch of python3 (LAA_NATIVE_PYTHON), nothing else.
+  if (process.env.LAA_NATIVE_LIBTORCH === 'python') {
+    if (attempt('LAA_NATIVE_LIBTORCH=python', loadPythonVariant)) return cached!;
+    throw new LaaError('EBINDING', `Could not load laa-native for a Python torch: ${tried[tried.length - 1]}`);
+  }
   // eslint-disable-next-line @typescript-eslint/no-require-imports
   if (attempt(`build/Release and prebuilds/${process.platform}-${process.arch}`, () => (require('node-gyp-build') as (dir: string) => Binding)(packageRoot)))
     return cached!;
+  // No system LibTorch (the default variant's libtorch_cpu.so.1.13 missing), but a Python torch there may be.
+  if (prebuiltVariants().some((v) => v.source === 'python') && attempt('the variant for the torch of python3', loadPythonVariant)) return cached!;
   throw new LaaError(
     'EBINDING',
     [
@@ -251,6 +341,7 @@ export function binding(): Binding {
       ...tried.map((t) => `  - ${t}`),
       'Possible fixes:',
       '  - Install the system libraries: sudo bash node_modules/laa-native/scripts/install-system-deps.sh',
+      ...prebuiltVariants().map((v) => `  - For the prebuilt ${v.file} (LibTorch ${v.libtorch}${v.cuda ? `, CUDA ${v.cudaVersion}` : ''}): ${v.install ?? 'its LibTorch'}${v.source === 'python' ? ' (then LAA_NATIVE_LIBTORCH=python, or simply without a system LibTorch)' : ''}`),
       '  - Or build the addon from a checkout: bash scripts/build-native.sh (LAA_NATIVE_LIBTORCH=/path/to/libtorch for another LibTorch)',
       '  - A "cannot open shared object file" above names the missing library.',
       '  - "built against LibTorch X but LibTorch Y was loaded": rebuild with npm rebuild laa-native --build-from-source (LAA_NATIVE_LIBTORCH=/path/to/libtorch for an official one).',
