@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs the Debian/Ubuntu packages laa-native builds and runs against.
 # Idempotent: installs only what is missing and says what it does.
-#   --test   also the tools the test suite and benchmarks use (python3-torch, torchvision; chromium for the HTML report test)
+#   --test   also the tools the test suite and benchmarks use (python3-torch, torchvision; chromium for the HTML
+#            report test; clang-14 and libclang-rt-14-dev for the fuzz harnesses)
 set -euo pipefail
 
 runtime=(libtorch-dev libopencv-dev libdlib-dev libdlib-data libblas-dev liblapack-dev libopenblas0 ffmpeg)
 build=(cmake g++ make ninja-build nlohmann-json3-dev)
-testing=(python3-torch python3-torchvision python3-numpy chromium)
+testing=(python3-torch python3-torchvision python3-numpy chromium clang-14 libclang-rt-14-dev)
 
 want=("${runtime[@]}" "${build[@]}")
 [[ " $* " == *" --test "* ]] && want+=("${testing[@]}")

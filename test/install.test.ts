@@ -15,8 +15,25 @@ const bin = path.join(work, 'bin');
 const env = { ...process.env, PATH: bin };
 let tarball = '';
 
+// A PyPI torch 2.x to build and load the second variant against: the one scripts/test-libtorch.sh prepares
+// (.cache/torch-2.11), or LAA_TEST_TORCH_PYTHON. Without one (the default CI run: the wheel and its CUDA
+// libraries are ~4 GB) the variant tests skip.
+const torchPython = process.env.LAA_TEST_TORCH_PYTHON ?? path.join(repoRoot, '.cache', 'torch-2.11', 'bin', 'python');
+const hasTorchPython = fs.existsSync(torchPython) && (() => {
+  try {
+    return /^2\./.test(execFileSync(torchPython, ['-c', 'import torch; print(torch.__version__)'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] }));
+  } catch {
+    return false;
+  }
+})();
+const needsTorchPython = hasTorchPython ? '' : ` [skipped: no PyPI torch 2.x at ${torchPython}; bash scripts/test-libtorch.sh python prepares one]`;
+
 beforeAll(() => {
   execFileSync('bash', [path.join(repoRoot, 'scripts/prebuild.sh')], { cwd: repoRoot, stdio: 'pipe' });
+  if (hasTorchPython)
+    execFileSync('bash', [path.join(repoRoot, 'scripts/prebuild.sh')], {
+      cwd: repoRoot, stdio: 'pipe', env: { ...process.env, LAA_NATIVE_LIBTORCH: 'python', LAA_NATIVE_PYTHON: torchPython, LAA_NATIVE_BUILD_DIR: 'build-torch211' },
+    });
   const packed = JSON.parse(execFileSync('npm', ['pack', '--json', '--pack-destination', work], { cwd: repoRoot, encoding: 'utf8' }));
   tarball = path.join(work, packed[0].filename);
   fs.mkdirSync(project);
@@ -85,6 +102,35 @@ export { p };
       err = String((e as { stderr?: string }).stderr);
     }
     expect(err).toMatch(/install-system-deps\.sh|npm install cmake-js/);
+  });
+
+  it(`loads the PyPI-torch variant against its own LibTorch, with no compiler on PATH${needsTorchPython}`, () => {
+    if (!hasTorchPython) return;
+    const variantEnv = { ...env, LAA_NATIVE_LIBTORCH: 'python', LAA_NATIVE_PYTHON: torchPython };
+    const out = execFileSync(path.join(bin, 'node'), ['-e', "const v = require('laa-native').versions(); console.log(JSON.stringify({ rt: v.libtorchRuntime, lib: v.libtorchLibrary, src: v.libtorchSource, addon: require('fs').readFileSync('/proc/self/maps', 'utf8').match(/\\S*laa-native\\.torch-\\S*\\.addon/)?.[0] }))"],
+      { cwd: project, env: variantEnv, encoding: 'utf8' });
+    const v = JSON.parse(out.trim().split('\n').pop()!);
+    expect(v.rt).toMatch(/^2\./);
+    expect(v.src).toBe('python');
+    expect(v.lib).toContain(path.dirname(path.dirname(torchPython)));
+    expect(v.addon).toContain(path.join('node_modules', 'laa-native', 'prebuilds'));
+    const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli.js');
+    const sample = path.join(project, 'node_modules', 'laa-native', 'examples', 'media', 'talking-head.mp4');
+    const line = JSON.parse(execFileSync(path.join(bin, 'node'), [cli, 'score', sample, '--frames', '2', '--json', ...(hasBundledModel ? [] : ['--weights', 'untrained'])], { cwd: project, env: variantEnv, encoding: 'utf8' }).trim());
+    expect(line).toMatchObject({ ok: true, framesSampled: 2 });
+  });
+
+  it(`refuses a Python torch it has no variant for, saying which variants it has and the pip command${needsTorchPython}`, () => {
+    if (!hasTorchPython) return;
+    // Debian's python3-torch is 1.13: no Python-torch variant fits it.
+    let err = '';
+    try {
+      execFileSync(path.join(bin, 'node'), ['-e', "require('laa-native').versions()"], { cwd: project, env: { ...env, LAA_NATIVE_LIBTORCH: 'python', LAA_NATIVE_PYTHON: '/usr/bin/python3' }, encoding: 'utf8', stdio: 'pipe' });
+    } catch (e) {
+      err = String((e as { stderr?: string }).stderr);
+    }
+    expect(err).toContain('EBINDING');
+    expect(err).toMatch(/the torch of \/usr\/bin\/python3 is 1\.13\.\S+ .*no variant here was built for it\. Variants here: laa-native\.napi\.glibc\.node \(LibTorch 1\.13\.\d+, debian\); laa-native\.torch-2\.\d+-\S+\.addon .*Fix: pip install torch==2\./s);
   });
 
   it('runs laa-native info and scores the bundled sample', () => {

@@ -1,7 +1,6 @@
 #include "laanet/pth_reader.h"
 
 #include <c10/core/CPUAllocator.h>
-#include <caffe2/serialize/inline_container.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -81,13 +80,22 @@ bool read_at(std::ifstream& in, uint64_t offset, std::vector<char>& buf) {
   return static_cast<size_t>(in.gcount()) == buf.size();
 }
 
-// What the zip's central directory says: the total uncompressed size its
-// records claim, and each record's CRC-32 by its name inside the archive
-// folder ("data/0", "data.pkl"). Empty when it cannot be parsed here (the zip
-// reader then reports the problem).
+// The zip's central directory, read here rather than by LibTorch's reader
+// (which leaks its state on a malformed archive, skips the CRC check, and
+// allocates whatever a record claims): torch.save writes "stored" records
+// only, so a record is a local header and its bytes. Names are taken without
+// the archive's top folder ("<archive>/data/0" -> "data/0").
+struct ZipEntry {
+  uint64_t header = 0;  // local file header offset
+  uint64_t size = 0;    // stored size (= uncompressed: method 0)
+  uint32_t crc = 0;
+  uint32_t method = 0;
+};
+
 struct ZipDirectory {
-  uint64_t claimed = 0;
-  std::unordered_map<std::string, uint32_t> crc;
+  bool found = false;   // an end-of-central-directory record was found
+  uint64_t claimed = 0; // the uncompressed sizes all records claim
+  std::unordered_map<std::string, ZipEntry> entries;
 };
 
 ZipDirectory read_directory(const std::string& path, uint64_t file_size) {
@@ -114,24 +122,37 @@ ZipDirectory read_directory(const std::string& path, uint64_t file_size) {
   if (cd_offset > file_size || cd_size > file_size - cd_offset) return dir;
   std::vector<char> cd(static_cast<size_t>(cd_size));
   if (!read_at(in, cd_offset, cd)) return dir;
+  dir.found = true;
   uint64_t total = 0;
   for (size_t p = 0; p + 46 <= cd.size() && read_le(cd, p, 4) == 0x02014b50;) {
-    uint64_t size = read_le(cd, p + 24, 4);
-    const uint32_t crc = uint32_t(read_le(cd, p + 16, 4));
+    ZipEntry e;
+    e.method = uint32_t(read_le(cd, p + 10, 2));
+    e.crc = uint32_t(read_le(cd, p + 16, 4));
+    uint64_t csize = read_le(cd, p + 20, 4), usize = read_le(cd, p + 24, 4);
+    e.header = read_le(cd, p + 42, 4);
     const size_t name = read_le(cd, p + 28, 2), extra = read_le(cd, p + 30, 2), comment = read_le(cd, p + 32, 2);
     if (p + 46 + name + extra > cd.size()) break;
-    // torch.save names records "<archive>/data/0"; the reader looks them up without the folder.
+    // zip64 extra block: the 8-byte values of the fields that read 0xffffffff, in this order.
+    for (size_t x = p + 46 + name; x + 4 <= p + 46 + name + extra;) {
+      const size_t id = read_le(cd, x, 2), len = read_le(cd, x + 2, 2);
+      if (id == 0x0001) {
+        size_t f = x + 4;
+        const size_t end = std::min(x + 4 + len, cd.size());
+        auto take = [&](uint64_t& v) {
+          if (v == 0xffffffff && f + 8 <= end) { v = read_le(cd, f, 8); f += 8; }
+        };
+        take(usize);
+        take(csize);
+        take(e.header);
+      }
+      x += 4 + len;
+    }
+    e.size = csize;
     const std::string full(cd.data() + p + 46, name);
     const size_t slash = full.find('/');
-    dir.crc[slash == std::string::npos ? full : full.substr(slash + 1)] = crc;
-    if (size == 0xffffffff) {  // the real size is the first field of the zip64 extra block
-      for (size_t e = p + 46 + name; e + 4 <= p + 46 + name + extra;) {
-        const size_t id = read_le(cd, e, 2), len = read_le(cd, e + 2, 2);
-        if (id == 0x0001 && len >= 8 && e + 12 <= cd.size()) size = read_le(cd, e + 4, 8);
-        e += 4 + len;
-      }
-    }
-    total = size > UINT64_MAX - total ? UINT64_MAX : total + size;
+    dir.entries[slash == std::string::npos ? full : full.substr(slash + 1)] = e;
+    total = usize > UINT64_MAX - total ? UINT64_MAX : total + usize;
+    if (e.method == 0 && usize != csize) total = UINT64_MAX;  // a stored record's sizes must agree
     p += 46 + name + extra + comment;
   }
   dir.claimed = total;
@@ -146,6 +167,7 @@ ZipDirectory check_claimed_sizes(const std::string& path) {
   if (stat(path.c_str(), &st) != 0) return {};
   const uint64_t file_size = static_cast<uint64_t>(st.st_size);
   ZipDirectory dir = read_directory(path, file_size);
+  if (!dir.found) corrupt(path, "not a PyTorch zip checkpoint (no readable central directory)");
   if (dir.claimed > 4 * file_size + (1u << 20))
     corrupt(path, "its records claim " + std::to_string(dir.claimed) + " bytes once unpacked, implausible for a " +
                       std::to_string(file_size) + "-byte checkpoint");
@@ -156,22 +178,42 @@ ZipDirectory check_claimed_sizes(const std::string& path) {
 // in a record would load silently; every record read is checked here.
 void check_crc(const std::string& path, const ZipDirectory& dir, const std::string& record, const void* data,
                size_t size) {
-  auto it = dir.crc.find(record);
-  if (it == dir.crc.end()) corrupt(path, "record '" + record + "' is not in the zip's central directory");
+  auto it = dir.entries.find(record);
+  if (it == dir.entries.end()) corrupt(path, "record '" + record + "' is not in the zip's central directory");
   const uint32_t got = crc32(data, size);
-  if (got != it->second) {
+  if (got != it->second.crc) {
     char msg[160];
     std::snprintf(msg, sizeof msg, "record '%s' fails its CRC-32 check (the zip says %08x, its data gives %08x): the file is damaged",
-                  printable(record, 60).c_str(), it->second, got);
+                  printable(record, 60).c_str(), it->second.crc, got);
     corrupt(path, msg);
   }
 }
 
-std::string record_text(caffe2::serialize::PyTorchStreamReader& zip, const std::string& name) {
-  at::DataPtr ptr;
-  size_t size = 0;
-  std::tie(ptr, size) = zip.getRecord(name);
-  return std::string(static_cast<const char*>(ptr.get()), std::min<size_t>(size, 64));
+// One stored record's bytes (CRC-checked), read from its local header on.
+at::DataPtr read_record(const std::string& path, std::ifstream& in, uint64_t file_size, const ZipDirectory& dir,
+                        const std::string& record, size_t* size) {
+  auto it = dir.entries.find(record);
+  if (it == dir.entries.end()) corrupt(path, "record '" + printable(record, 60) + "' is missing");
+  const ZipEntry& e = it->second;
+  if (e.method != 0)
+    corrupt(path, "record '" + printable(record, 60) + "' is compressed (method " + std::to_string(e.method) +
+                      "); torch.save stores records uncompressed");
+  std::vector<char> local(30);
+  if (e.header > file_size || !read_at(in, e.header, local) || read_le(local, 0, 4) != 0x04034b50)
+    corrupt(path, "record '" + printable(record, 60) + "' has no local header where the directory says");
+  const uint64_t start = e.header + 30 + read_le(local, 26, 2) + read_le(local, 28, 2);
+  if (start > file_size || e.size > file_size - start)
+    corrupt(path, "record '" + printable(record, 60) + "' runs past the end of the file");
+  at::DataPtr data = c10::GetCPUAllocator()->allocate(static_cast<size_t>(e.size));
+  if (e.size) {
+    in.clear();
+    in.seekg(static_cast<std::streamoff>(start));
+    in.read(static_cast<char*>(data.get()), static_cast<std::streamsize>(e.size));
+    if (static_cast<uint64_t>(in.gcount()) != e.size) corrupt(path, "short read in record '" + printable(record, 60) + "'");
+  }
+  check_crc(path, dir, record, data.get(), static_cast<size_t>(e.size));
+  *size = static_cast<size_t>(e.size);
+  return data;
 }
 
 // Where the tensors of the state_dict are: 'state_dict', 'model', or the top
@@ -279,18 +321,22 @@ PthCheckpoint collect(const std::string& path, const Value& root,
 }
 
 PthCheckpoint read_zip(const std::string& path, const ZipDirectory& dir) {
-  caffe2::serialize::PyTorchStreamReader zip(path);  // records are looked up under its folder
-  if (zip.hasRecord("byteorder") && record_text(zip, "byteorder").rfind("little", 0) != 0)
-    corrupt(path, "big-endian checkpoints are not supported");
-  if (!zip.hasRecord("data.pkl")) corrupt(path, "the archive has no data.pkl record");
+  std::ifstream in(path, std::ios::binary | std::ios::ate);
+  if (!in) corrupt(path, "cannot open it for reading");
+  const uint64_t file_size = static_cast<uint64_t>(in.tellg());
+  size_t size = 0;
+  if (dir.entries.count("byteorder")) {
+    if (dir.entries.at("byteorder").size > 64) corrupt(path, "its byteorder record is implausibly large");
+    at::DataPtr b = read_record(path, in, file_size, dir, "byteorder", &size);
+    if (std::string(static_cast<const char*>(b.get()), size).rfind("little", 0) != 0)
+      corrupt(path, "big-endian checkpoints are not supported");
+  }
+  if (!dir.entries.count("data.pkl")) corrupt(path, "the archive has no data.pkl record");
+  if (dir.entries.at("data.pkl").size > kMaxPickleBytes) corrupt(path, "data.pkl is implausibly large");
 
   pickle::ValuePtr root;
   {
-    at::DataPtr pkl;
-    size_t size = 0;
-    std::tie(pkl, size) = zip.getRecord("data.pkl");
-    if (size > kMaxPickleBytes) corrupt(path, "data.pkl is implausibly large");
-    check_crc(path, dir, "data.pkl", pkl.get(), size);
+    at::DataPtr pkl = read_record(path, in, file_size, dir, "data.pkl", &size);
     try {
       root = pickle::unpickle(pkl.get(), size);
     } catch (const Error& e) {
@@ -300,11 +346,8 @@ PthCheckpoint read_zip(const std::string& path, const ZipDirectory& dir) {
 
   return collect(path, *root, [&](const TensorRef& ref, Storage& storage) {
     const std::string record = "data/" + ref.key;
-    if (!zip.hasRecord(record)) corrupt(path, "storage record '" + record + "' is missing");
-    auto bytes = std::make_shared<at::DataPtr>();
-    std::tie(*bytes, storage.nbytes) = zip.getRecord(record);
-    check_crc(path, dir, record, bytes->get(), storage.nbytes);
-    storage.bytes = std::move(bytes);
+    if (!dir.entries.count(record)) corrupt(path, "storage record '" + record + "' is missing");
+    storage.bytes = std::make_shared<at::DataPtr>(read_record(path, in, file_size, dir, record, &storage.nbytes));
   });
 }
 
