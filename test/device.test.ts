@@ -93,6 +93,9 @@ describe('the CUDA build variant', () => {
 
   it('LAA_NATIVE_VARIANT=cuda without that prebuild fails with EBINDING naming the folder and the fix', async () => {
     const saved = process.env.LAA_NATIVE_VARIANT;
+    // An explicit binary (LAA_NATIVE_BINDING, as the sanitizer and LibTorch 2.x runs set) would win over the variant.
+    const savedBinding = process.env.LAA_NATIVE_BINDING;
+    delete process.env.LAA_NATIVE_BINDING;
     process.env.LAA_NATIVE_VARIANT = 'cuda';
     try {
       vi.resetModules();
@@ -110,6 +113,7 @@ describe('the CUDA build variant', () => {
     } finally {
       if (saved === undefined) delete process.env.LAA_NATIVE_VARIANT;
       else process.env.LAA_NATIVE_VARIANT = saved;
+      if (savedBinding !== undefined) process.env.LAA_NATIVE_BINDING = savedBinding;
       vi.resetModules();
     }
   });

@@ -208,6 +208,16 @@ describe('weights files: every field validated', () => {
   });
 });
 
+describe('inputs the fuzzers found (native/fuzz/seeds/regress-*, replayed under UBSan by every fuzz run)', () => {
+  it('a legacy .pth whose pickle keys a dict by a float beyond int64 gets a typed error', async () => {
+    // Converting that float to int64 was undefined behaviour in the unpickler's key interning.
+    const file = path.join(repoRoot, 'native', 'fuzz', 'seeds', 'pth', 'regress-float-key-out-of-range.pth');
+    const err = await readWeights(file).catch((e) => e);
+    expect(['EUNSAFE', 'ECORRUPT']).toContain(err.code);
+    expect(err.message).toContain('regress-float-key-out-of-range.pth');
+  });
+});
+
 describe('arguments at the API boundary', () => {
   const x: Tensor = { data: new Float32Array(3 * 64 * 64), shape: [1, 3, 64, 64] };
 

@@ -270,7 +270,8 @@ int32_t Unpickler::key_id(const ValuePtr& key_ptr) {
     case Kind::Int: put_int(key.as_int()); break;
     case Kind::Float: {
       const double f = key.as_float();
-      if (f == static_cast<double>(static_cast<int64_t>(f)) && f > -9.2e18 && f < 9.2e18) {
+      // Range first: casting a double outside int64's range is undefined behaviour (found by fuzz_pickle).
+      if (f > -9.2e18 && f < 9.2e18 && f == static_cast<double>(static_cast<int64_t>(f))) {
         put_int(static_cast<int64_t>(f));
       } else {
         canon = "f";
