@@ -295,6 +295,15 @@ function loadPythonVariant(): Binding {
   return module.exports;
 }
 
+/** Whether a LibTorch (libtorch_cpu) is mapped into this process already (Linux; elsewhere false). */
+function libtorchMapped(): boolean {
+  try {
+    return /libtorch_cpu\.so/.test(fs.readFileSync('/proc/self/maps', 'utf8'));
+  } catch {
+    return false;
+  }
+}
+
 export function binding(): Binding {
   if (cached) return cached;
   // FFmpeg logs every broken file to stderr ("moov atom not found"); the
@@ -332,7 +341,10 @@ export function binding(): Binding {
   if (attempt(`build/Release and prebuilds/${process.platform}-${process.arch}`, () => (require('node-gyp-build') as (dir: string) => Binding)(packageRoot)))
     return cached!;
   // No system LibTorch (the default variant's libtorch_cpu.so.1.13 missing), but a Python torch there may be.
-  if (prebuiltVariants().some((v) => v.source === 'python') && attempt('the variant for the torch of python3', loadPythonVariant)) return cached!;
+  // Not when a LibTorch is already in the process (the default loaded one of another version, and refused it):
+  // a second LibTorch in one process does not survive its static initialisers.
+  if (!libtorchMapped() && prebuiltVariants().some((v) => v.source === 'python') && attempt('the variant for the torch of python3', loadPythonVariant))
+    return cached!;
   throw new LaaError(
     'EBINDING',
     [

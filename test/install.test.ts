@@ -6,13 +6,15 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { hasBundledModel, repoRoot } from './support/paths';
+import { repoRoot } from './support/paths';
 
 const work = fs.mkdtempSync(path.join(os.tmpdir(), 'laa-install-'));
 const project = path.join(work, 'app');
 // A PATH with node and nothing else: no cmake, no compiler, no npm.
 const bin = path.join(work, 'bin');
-const env = { ...process.env, PATH: bin };
+// What the package loads on its own: no LAA_NATIVE_BINDING override (the sanitizer and LibTorch 2.x runs set one).
+const { LAA_NATIVE_BINDING: _override, ...inherited } = process.env;
+const env = { ...inherited, PATH: bin };
 let tarball = '';
 
 // A PyPI torch 2.x to build and load the second variant against: the one scripts/test-libtorch.sh prepares
@@ -53,9 +55,11 @@ describe('npm install of the packed tarball', () => {
     expect(fs.existsSync(path.join(pkg, 'build'))).toBe(false);
     expect(fs.existsSync(path.join(pkg, 'test'))).toBe(false);
     expect(fs.existsSync(path.join(pkg, 'native', 'laanet', 'tests'))).toBe(false);
-    // The bundled model (float16, 55 MB; a release artifact outside git) ships when the checkout has it.
-    expect(fs.existsSync(path.join(pkg, 'models', 'laa-native-sbi-192.safetensors'))).toBe(hasBundledModel);
-    expect(fs.statSync(tarball).size).toBeLessThan((hasBundledModel ? 70 : 5) * 1024 * 1024);
+    // The bundled model (float16, 16.7 MB) and the Lite0 ImageNet backbone (9.4 MB) ship; the calibration faces too.
+    expect(fs.statSync(path.join(pkg, 'models', 'laa-native-lite0-sbi-256.safetensors')).size).toBe(fs.statSync(path.join(repoRoot, 'models', 'laa-native-lite0-sbi-256.safetensors')).size);
+    expect(fs.existsSync(path.join(pkg, 'models', 'backbones', 'efficientnet-lite0-imagenet.safetensors'))).toBe(true);
+    expect(fs.existsSync(path.join(pkg, 'models', 'calibration', 'obama-256.png'))).toBe(true);
+    expect(fs.statSync(tarball).size).toBeLessThan(40 * 1024 * 1024);
   });
 
   it('loads with require and import, with no cmake or compiler on PATH', () => {
@@ -116,7 +120,7 @@ export { p };
     expect(v.addon).toContain(path.join('node_modules', 'laa-native', 'prebuilds'));
     const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli.js');
     const sample = path.join(project, 'node_modules', 'laa-native', 'examples', 'media', 'talking-head.mp4');
-    const line = JSON.parse(execFileSync(path.join(bin, 'node'), [cli, 'score', sample, '--frames', '2', '--json', ...(hasBundledModel ? [] : ['--weights', 'untrained'])], { cwd: project, env: variantEnv, encoding: 'utf8' }).trim());
+    const line = JSON.parse(execFileSync(path.join(bin, 'node'), [cli, 'score', sample, '--frames', '2', '--json'], { cwd: project, env: variantEnv, encoding: 'utf8' }).trim());
     expect(line).toMatchObject({ ok: true, framesSampled: 2 });
   });
 
@@ -137,8 +141,8 @@ export { p };
     const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli.js');
     expect(node([cli, 'info'])).toMatch(/^libtorch\s+\d/m);
     const sample = path.join(project, 'node_modules', 'laa-native', 'examples', 'media', 'talking-head.mp4');
-    const line = JSON.parse(node([cli, 'score', sample, '--frames', '2', '--json', ...(hasBundledModel ? [] : ['--weights', 'untrained'])]).trim());
+    const line = JSON.parse(node([cli, 'score', sample, '--frames', '2', '--json']).trim());
     expect(line).toMatchObject({ ok: true, framesSampled: 2, facesFound: 2 });
-    expect(line.model.name).toBe(hasBundledModel ? 'laa-native-sbi-192' : 'untrained (fill rule)');
+    expect(line.model).toMatchObject({ name: 'laa-native-lite0-sbi-256', untrained: false, inputSize: 256 });
   });
 });
