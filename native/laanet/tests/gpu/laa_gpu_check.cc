@@ -69,11 +69,20 @@ void report_parity(const std::string& where, const std::string& name, double dif
 
 using Ref = std::map<std::string, torch::Tensor>;
 
+// The B4 reference network in `dtype` on `device` (no warm-up forward: the checks time their own).
+laa::ModelOptions options(const std::string& dtype, const std::string& device) {
+  laa::ModelOptions o;
+  o.dtype = dtype;
+  o.device = device;
+  o.warm_up = false;
+  return o;
+}
+
 // 1. Parity in float32/float64 on `device`: the module (with intermediates)
 // and the folded plan the library serves inference from.
 void parity(const Ref& ref, const std::string& device, const std::string& dtype) {
   const double tol = dtype == "float64" ? 1e-9 : 1e-5;
-  auto model = laa::Model::reference(kSeed, {dtype, device, 0});
+  auto model = laa::Model::reference(kSeed, options(dtype, device));
   const auto& input = ref.at("input");
   const auto flipped = input.flip({3});
   std::printf("parity %s %s (module path, intermediates)\n", device.c_str(), dtype.c_str());
@@ -127,7 +136,7 @@ void parity(const Ref& ref, const std::string& device, const std::string& dtype)
 // 2. The upsampling layer alone: folded sub-pixel and transposed forms in each
 // dtype against float64 of the same (dtype-rounded) input. Relative to max|ref|.
 void upsample_check(const std::string& device) {
-  auto model = laa::Model::reference(kSeed, {"float32", device, 0});
+  auto model = laa::Model::reference(kSeed, options("float32", device));
   auto& up = *model->net()->deconv_4->up;
   auto& bn = *model->net()->deconv_4->bn;
   torch::manual_seed(0);
@@ -170,7 +179,7 @@ void upsample_check(const std::string& device) {
 void low_precision(const Ref& ref, const std::string& device) {
   std::printf("reduced precision on %s vs the float64 reference (max|diff|, and / max|ref|)\n", device.c_str());
   for (const std::string dt : {"bfloat16", "float16"}) {
-    auto model = laa::Model::reference(kSeed, {dt, device, 0});
+    auto model = laa::Model::reference(kSeed, options(dt, device));
     for (auto mode : {laa::Upsample::kTransposed, laa::Upsample::kSubpixel}) {
       laa::FusedLaaNet plan(*model->net(), model->dtype(), true, mode);
       torch::InferenceMode guard;
@@ -211,7 +220,7 @@ void inference_timings(bool quick) {
   const std::vector<int64_t> batches = quick ? std::vector<int64_t>{1, 8} : std::vector<int64_t>{1, 8, 32};
   std::printf("inference timings, 384x384, all heads unless noted (mean of timed runs after warm-up)\n");
   for (const std::string dt : {"float32", "bfloat16", "float16"}) {
-    auto model = laa::Model::reference(kSeed, {dt, "cuda", 0});
+    auto model = laa::Model::reference(kSeed, options(dt, "cuda"));
     for (int64_t b : batches) {
       const int iters = b >= 32 ? 10 : 20;
       auto xc = torch::rand({b, 3, 384, 384}) * 2 - 1;
@@ -239,7 +248,7 @@ void inference_timings(bool quick) {
 
 void training_timings(bool quick) {
   std::printf("training step (train mode, forward + backward of the sum of all outputs), batch 16\n");
-  auto model = laa::Model::reference(kSeed, {"float32", "cuda", 0});
+  auto model = laa::Model::reference(kSeed, options("float32", "cuda"));
   auto& net = model->net();
   net->train();
   auto x = (torch::rand({16, 3, 384, 384}) * 2 - 1).to(model->device());
