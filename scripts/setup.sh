@@ -6,6 +6,5 @@ cd "$(dirname "$0")/.."
 bash scripts/install-system-deps.sh "$@"
 if [ -f package-lock.json ]; then npm ci --no-audit --no-fund; else npm install --no-audit --no-fund; fi
 bash scripts/build-native.sh
-bash scripts/fetch-model.sh --optional
 npx tsc -p tsconfig.json
 echo "laa-native: built $(ls build/Release/*.node)"

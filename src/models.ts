@@ -10,17 +10,13 @@ import { LaaNet, type DTypeOption } from './laanet';
 import { packageRoot } from './native';
 
 /** File name of the bundled model inside the package's `models/` folder. */
-export const DEFAULT_MODEL_NAME = 'laa-native-sbi-192';
+export const DEFAULT_MODEL_NAME = 'laa-native-lite0-sbi-256';
 
 /** What a user of the bundled model must know (printed by the CLI, shown in reports). */
 export const DEFAULT_MODEL_CAVEAT =
-  'a demo model trained from scratch on a 2-core CPU: it barely separates real from fake (dev-eval video AUC 0.60, ' +
-  'every video scores 0.51-0.54); use an official LAA-Net checkpoint for real verdicts (models/README.md)';
-
-/** Whether the bundled weights are present (a checkout without the release artifact lacks them). */
-export function hasDefaultModel(): boolean {
-  return fs.existsSync(bundledFile());
-}
+  'LAA-Net on EfficientNet-Lite0, trained here on self-blended real faces: it ranks deepfakes above real videos ' +
+  'better than chance (dev-eval video AUC 0.78 over 22 videos) but is not calibrated for them: real deepfakes mostly ' +
+  'score well under 0.5, so compare scores and do not trust the real/fake label (models/README.md)';
 
 function bundledFile(): string {
   return path.join(packageRoot, 'models', `${DEFAULT_MODEL_NAME}.safetensors`);
@@ -32,9 +28,8 @@ export function defaultModelPath(): string {
   if (!fs.existsSync(file))
     throw new LaaError(
       'ENOENT',
-      `the bundled model ${file} is missing. It is a release artifact, not kept in git: in a checkout run ` +
-        '`bash scripts/fetch-model.sh` (LAA_NATIVE_MODEL_DIR = the folder holding it) or `bash models/train-bundled.sh`; ' +
-        'otherwise reinstall laa-native, or pass weights explicitly',
+      `the bundled model ${file} is missing: it ships with laa-native (and in git: models/). ` +
+        'Reinstall laa-native (in a checkout: git checkout -- models/), or pass weights explicitly',
     );
   return file;
 }

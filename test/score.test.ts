@@ -5,7 +5,8 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, Detector, LaaNet, type FrameWithFace } from '../src';
-import { hasBundledModel, needsBundledModel, repoRoot, tmpDir } from './support/paths';
+import { DEFAULT_MODEL_CAVEAT } from '../src/models';
+import { bundledModel, repoRoot, tmpDir } from './support/paths';
 
 const clip = path.join(repoRoot, 'examples/media/talking-head.mp4');
 const media = (name: string) => path.join(repoRoot, 'test/fixtures/media', name);
@@ -94,19 +95,15 @@ describe('scoreVideo', () => {
     expect(r.timings.totalMs).toBeGreaterThanOrEqual(r.timings.inferMs);
   });
 
-  it.runIf(!hasBundledModel)('Detector.create() without weights and without the bundled model: ENOENT that says how to get it', async () => {
-    await expect(Detector.create()).rejects.toMatchObject({ code: 'ENOENT', message: expect.stringContaining('scripts/fetch-model.sh') });
-  });
-
-  it.skipIf(!hasBundledModel)(`Detector.create() without weights uses the bundled model, crops at its input size and names it${needsBundledModel}`, async () => {
+  it('Detector.create() without weights uses the bundled model, crops at its input size and names it', async () => {
     const d = await Detector.create();
     try {
       const r = await d.scoreImage(media('obama-720p.jpg'), { heatmaps: true });
-      expect(r.model).toMatchObject({ name: 'laa-native-sbi-192', untrained: false, inputSize: 192 });
-      expect(r.model.source).toMatch(/models[\\/]laa-native-sbi-192\.safetensors$/);
+      expect(r.model).toMatchObject({ name: 'laa-native-lite0-sbi-256', untrained: false, inputSize: 256 });
+      expect(r.model.source).toBe(bundledModel);
       const f = r.frames[0] as FrameWithFace;
-      expect(f.crop?.shape).toEqual([192, 192, 3]);
-      expect(f.heatmap?.shape).toEqual([48, 48]);
+      expect(f.crop?.shape).toEqual([256, 256, 3]);
+      expect(f.heatmap?.shape).toEqual([64, 64]);
       expect(r.score).toBeGreaterThan(0);
       expect(r.score).toBeLessThan(1);
     } finally {
@@ -227,15 +224,15 @@ describe('bad input', () => {
 describe('laa-native score (CLI)', () => {
   const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), ...args], { encoding: 'utf8' });
 
-  it.skipIf(!hasBundledModel)(`scores a file with --json with the bundled model by default, names it, exits 0${needsBundledModel}`, () => {
+  it('scores a file with --json with the bundled model by default, names it, exits 0', () => {
     const r = cli(['score', clip, '--frames', '2', '--json']);
-    expect(cli(['score', clip, '--frames', '1']).stdout).toMatch(/^model: laa-native-sbi-192\n/);
+    expect(cli(['score', clip, '--frames', '1']).stdout).toMatch(/^model: laa-native-lite0-sbi-256\n/);
     expect(r.status).toBe(0);
     const line = JSON.parse(r.stdout.trim());
     expect(line).toMatchObject({ file: clip, ok: true, framesSampled: 2, facesFound: 2 });
-    expect(line.model).toMatchObject({ name: 'laa-native-sbi-192', untrained: false, inputSize: 192 });
-    expect(r.stderr).toContain('model laa-native-sbi-192 (bundled: a demo model');
-    expect(r.stderr).toContain('barely separates real from fake');
+    expect(line.model).toMatchObject({ name: 'laa-native-lite0-sbi-256', untrained: false, inputSize: 256 });
+    expect(r.stderr).toContain('model laa-native-lite0-sbi-256 (bundled: ');
+    expect(r.stderr).toContain(DEFAULT_MODEL_CAVEAT);
   });
 
   it('uses the untrained fill-rule weights only when asked (--weights untrained) and says so', () => {

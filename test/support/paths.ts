@@ -12,8 +12,5 @@ export function tmpDir(name: string): string {
   return dir;
 }
 
-/** The bundled model: a release artifact outside git (scripts/fetch-model.sh puts it in place). */
-export const bundledModel = path.join(repoRoot, 'models', 'laa-native-sbi-192.safetensors');
-export const hasBundledModel = fs.existsSync(bundledModel);
-/** Said in the names of the tests that need the artifact, so a skip states its reason. */
-export const needsBundledModel = hasBundledModel ? '' : ' [skipped: no models/laa-native-sbi-192.safetensors; it is a release artifact outside git, see scripts/fetch-model.sh]';
+/** The bundled model (in git, float16). */
+export const bundledModel = path.join(repoRoot, 'models', 'laa-native-lite0-sbi-256.safetensors');
