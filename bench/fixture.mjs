@@ -16,3 +16,14 @@ export function readFixtureInput(item) {
   const data = new Float32Array(buf.buffer.slice(buf.byteOffset + start, buf.byteOffset + start + per));
   return { data, shape: [1, c, h, w] };
 }
+
+// The fill-rule network of `backbone` saved as a weights file (input_size recorded) for fresh processes to load
+// (bench/process.mjs); `LaaNet` is the caller's, so the file is written by the build under test.
+export async function referenceWeightsFile(LaaNet, backbone, size) {
+  const file = path.join(root, 'bench', '.tmp', `${backbone}.safetensors`);
+  fs.mkdirSync(path.dirname(file), { recursive: true });
+  const m = await LaaNet.reference(undefined, { backbone });
+  await m.save(file, { metadata: { input_size: String(size) } });
+  m.dispose();
+  return file;
+}

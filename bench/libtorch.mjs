@@ -9,6 +9,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { createRequire } from 'node:module';
 import { fileURLToPath } from 'node:url';
+import { referenceWeightsFile } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -26,11 +27,7 @@ const v = versions();
 console.log(`laa-native bench:libtorch: ${v.cpu.brand || os.cpus()[0].model}, ${os.cpus().length} cores, ${threads} threads; CPU ${v.cpu.flags}`);
 for (const [label, backbone, size, dtype] of [['B4 384 fp32', 'efficientnet-b4', 384, 'float32'], ['Lite0 256 fp32', 'efficientnet-lite0', 256, 'float32'], ['Lite0 256 bf16', 'efficientnet-lite0', 256, 'bfloat16']]) {
   if (dtype === 'bfloat16' && !v.cpu.nativeBf16) continue;
-  const file = path.join(root, 'bench', '.tmp', `${backbone}.safetensors`);
-  fs.mkdirSync(path.dirname(file), { recursive: true });
-  const m = await LaaNet.reference(undefined, { backbone });
-  await m.save(file, { metadata: { input_size: String(size) } });
-  m.dispose();
+  const file = await referenceWeightsFile(LaaNet, backbone, size);
   const runs = builds.map(() => []);
   for (let r = 0; r < rounds; r++)
     builds.forEach(([, binding], i) => {

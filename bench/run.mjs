@@ -12,7 +12,7 @@ const require = createRequire(import.meta.url);
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const { LaaNet, versions } = require(path.join(root, 'lib'));
-const { readFixtureInput } = await import('./fixture.mjs');
+const { readFixtureInput, referenceWeightsFile } = await import('./fixture.mjs');
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -112,11 +112,7 @@ for (const m of Object.values(lite)) m.dispose();
 // One speed per process: 10 fresh processes load the same file and time batch-1 forwards.
 const spread = {};
 for (const [name, backbone, size] of [['B4 384', 'efficientnet-b4', 384], ['Lite0 256', 'efficientnet-lite0', 256]]) {
-  const file = path.join(root, 'bench', '.tmp', `${backbone}.safetensors`);
-  (await import('node:fs')).mkdirSync(path.dirname(file), { recursive: true });
-  const m = await LaaNet.reference(undefined, { backbone });
-  await m.save(file, { metadata: { input_size: String(size) } });
-  m.dispose();
+  const file = await referenceWeightsFile(LaaNet, backbone, size);
   const runs = [];
   for (let i = 0; i < 10; i++) {
     const r = spawnSync(process.execPath, [path.join(here, 'process.mjs'), file, String(size), String(threads)], { encoding: 'utf8' });
