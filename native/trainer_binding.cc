@@ -43,6 +43,8 @@ Napi::Object step_to_js(Napi::Env env, const laa::StepResult& r, double data_ms,
   o.Set("accuracy", r.accuracy);
   o.Set("images", Napi::Number::New(env, double(r.images)));
   o.Set("skipped", r.skipped);
+  o.Set("stopped", r.stopped);
+  o.Set("bytesReduced", Napi::Number::New(env, double(r.bytes_reduced)));
   o.Set("dataWaitMs", data_ms);
   o.Set("stepMs", step_ms);
   return o;
@@ -110,8 +112,8 @@ class CreateWorker : public PromiseWorker {
 // One SAM step: from the loader (batch undefined) or from JavaScript tensors.
 class StepWorker : public PromiseWorker {
  public:
-  StepWorker(Napi::Env env, std::shared_ptr<TrainRun> run, laa::TrainBatch batch, bool evaluate)
-      : PromiseWorker(env), run_(std::move(run)), batch_(std::move(batch)), evaluate_(evaluate) {}
+  StepWorker(Napi::Env env, std::shared_ptr<TrainRun> run, laa::TrainBatch batch, bool evaluate, bool stop = false)
+      : PromiseWorker(env), run_(std::move(run)), batch_(std::move(batch)), evaluate_(evaluate), stop_(stop) {}
 
  protected:
   void Run() override {
@@ -123,7 +125,7 @@ class StepWorker : public PromiseWorker {
     }
     data_ms_ = ms_since(t0);
     auto t1 = Clock::now();
-    result_ = evaluate_ ? run_->trainer->evaluate(batch_) : run_->trainer->step(batch_);
+    result_ = evaluate_ ? run_->trainer->evaluate(batch_) : run_->trainer->step(batch_, stop_);
     step_ms_ = ms_since(t1);
     batch_ = laa::TrainBatch();
   }
@@ -132,7 +134,7 @@ class StepWorker : public PromiseWorker {
  private:
   std::shared_ptr<TrainRun> run_;
   laa::TrainBatch batch_;
-  bool evaluate_;
+  bool evaluate_, stop_;
   laa::StepResult result_;
   double data_ms_ = 0, step_ms_ = 0;
 };
@@ -231,6 +233,30 @@ class FileWorker : public PromiseWorker {
   std::string dtype_;
 };
 
+// barrier() / shareString(value): the run's process group, between steps.
+class GroupWorker : public PromiseWorker {
+ public:
+  GroupWorker(Napi::Env env, std::shared_ptr<TrainRun> run, bool share, std::string value)
+      : PromiseWorker(env), run_(std::move(run)), share_(share), value_(std::move(value)) {}
+
+ protected:
+  void Run() override {
+    std::lock_guard<std::mutex> lock(run_->mutex);
+    laa::ProcessGroup* g = run_->trainer->group();
+    if (!g) return;  // one process: nothing to wait for, the value is its own
+    if (share_) value_ = g->share_string(value_);
+    else g->barrier();
+  }
+  Napi::Value Result(Napi::Env env) override {
+    return share_ ? Napi::String::New(env, value_) : env.Undefined();
+  }
+
+ private:
+  std::shared_ptr<TrainRun> run_;
+  bool share_;
+  std::string value_;
+};
+
 class MakeBatchWorker : public PromiseWorker {
  public:
   MakeBatchWorker(Napi::Env env, std::shared_ptr<TrainRun> run, int64_t epoch, int64_t step)
@@ -285,6 +311,8 @@ Napi::Function TrainerWrap::Define(Napi::Env env) {
                       InstanceMethod("saveCheckpoint", &TrainerWrap::SaveCheckpoint),
                       InstanceMethod("loadCheckpoint", &TrainerWrap::LoadCheckpoint),
                       InstanceMethod("exportWeights", &TrainerWrap::ExportWeights),
+                      InstanceMethod("barrier", &TrainerWrap::Barrier),
+                      InstanceMethod("shareString", &TrainerWrap::ShareString),
                       InstanceMethod("info", &TrainerWrap::Info), InstanceMethod("dispose", &TrainerWrap::Dispose)});
 }
 
@@ -307,6 +335,7 @@ Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
   t.rho = num(o, "rho", 0.05);
   t.adam.lr = num(o, "lr", 5e-5);
   t.adam.weight_decay = num(o, "weightDecay", 1e-4);
+  t.adam.eps = num(o, "adamEps", 1e-8);
   t.loss.cls = num(o, "lambdaCls", 1);
   t.loss.hm = num(o, "lambdaHm", 10);
   t.loss.cst = num(o, "lambdaCst", 100);
@@ -323,11 +352,38 @@ Napi::Value TrainerWrap::Create(const Napi::CallbackInfo& info) {
   l.augment = !o.Has("augment") || o.Get("augment").ToBoolean();
   l.gain_start = num(o, "artifactGain", 1);
   l.gain_epochs = int64_t(num(o, "artifactGainEpochs", 0));
+  // distributed: { backend, rank, worldSize, masterAddr, masterPort, timeoutMs, syncBatchNorm } (src/distributed.ts)
+  if (o.Has("distributed") && o.Get("distributed").IsObject()) {
+    Napi::Object d = o.Get("distributed").As<Napi::Object>();
+    t.distributed = true;
+    t.dist.backend = str(d, "backend", "gloo");
+    t.dist.rank = int(num(d, "rank", 0));
+    t.dist.world_size = int(num(d, "worldSize", 1));
+    t.dist.master_addr = str(d, "masterAddr", "127.0.0.1");
+    t.dist.master_port = int(num(d, "masterPort", 29500));
+    t.dist.timeout_ms = int64_t(num(d, "timeoutMs", 30 * 60 * 1000));
+    t.dist.sync_batch_norm = d.Has("syncBatchNorm") && d.Get("syncBatchNorm").ToBoolean();
+    l.rank = t.dist.rank;
+    l.world = t.dist.world_size;
+  }
   return PromiseWorker::start(new CreateWorker(info.Env(), t, records_from_js(info.Env(), o.Get("records")), l));
 }
 
+// step(stop?): `stop` asks every rank to stop at this step (distributed; alone, it stops this one).
 Napi::Value TrainerWrap::Step(const Napi::CallbackInfo& info) {
-  return PromiseWorker::start(new StepWorker(info.Env(), live(info.Env()), laa::TrainBatch(), false));
+  return PromiseWorker::start(new StepWorker(info.Env(), live(info.Env()), laa::TrainBatch(), false,
+                                             info.Length() > 0 && info[0].ToBoolean()));
+}
+
+Napi::Value TrainerWrap::Barrier(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new GroupWorker(env, live(env), false, ""));
+}
+
+// shareString(value) -> Promise<rank 0's value>
+Napi::Value TrainerWrap::ShareString(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  return PromiseWorker::start(new GroupWorker(env, live(env), true, info[0].ToString().Utf8Value()));
 }
 
 // stepBatch({input, heatmap, consistency, labels}, evaluate?) -> Promise<step result>
@@ -418,6 +474,8 @@ Napi::Value TrainerWrap::Info(const Napi::CallbackInfo& info) {
   o.Set("lr", r->trainer->lr());
   o.Set("backboneFrozen", r->trainer->backbone_frozen());
   o.Set("precision", r->trainer->options().precision);
+  o.Set("rank", r->trainer->rank());
+  o.Set("worldSize", r->trainer->world_size());
   if (!r->trainer->precision_note().empty()) o.Set("precisionNote", r->trainer->precision_note());
   if (r->loader) {
     o.Set("stepsPerEpoch", Napi::Number::New(env, double(r->loader->steps_per_epoch())));

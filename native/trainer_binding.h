@@ -37,6 +37,8 @@ class TrainerWrap : public Napi::ObjectWrap<TrainerWrap> {
   Napi::Value SaveCheckpoint(const Napi::CallbackInfo& info);
   Napi::Value LoadCheckpoint(const Napi::CallbackInfo& info);
   Napi::Value ExportWeights(const Napi::CallbackInfo& info);
+  Napi::Value Barrier(const Napi::CallbackInfo& info);
+  Napi::Value ShareString(const Napi::CallbackInfo& info);
   Napi::Value Info(const Napi::CallbackInfo& info);
   Napi::Value Dispose(const Napi::CallbackInfo& info);
 

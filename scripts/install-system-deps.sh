@@ -6,7 +6,7 @@
 set -euo pipefail
 
 runtime=(libtorch-dev libopencv-dev libdlib-dev libdlib-data libblas-dev liblapack-dev libopenblas0 ffmpeg)
-build=(cmake g++ make ninja-build nlohmann-json3-dev)
+build=(cmake g++ make ninja-build nlohmann-json3-dev libgloo-dev)  # libgloo-dev: the headers c10d's Gloo process group includes
 testing=(python3-torch python3-torchvision python3-numpy chromium clang-14 libclang-rt-14-dev)
 
 want=("${runtime[@]}" "${build[@]}")

@@ -21,6 +21,7 @@ export type LaaErrorCode =
   | 'EUNSUPPORTED' // not a video or image that can be read
   | 'ETOOLARGE' // an image above the pixel limit
   | 'ENOFACE' // no face in any sampled frame
+  | 'EDISTRIBUTED' // distributed training: a rank died, stopped answering, or the rendezvous failed
   | 'EINTERNAL';
 
 export class LaaError extends Error {
@@ -50,7 +51,7 @@ export class AbortError extends LaaError {
 
 const KNOWN = new Set<string>([
   'ENOENT', 'ECORRUPT', 'EUNSAFE', 'EWEIGHTS', 'ESHAPE', 'EINVAL', 'EDEVICE', 'EDISPOSED', 'ENOMEM',
-  'ABORT_ERR', 'EBINDING', 'EINTERNAL', 'EUNSUPPORTED', 'ETOOLARGE', 'ENOFACE',
+  'ABORT_ERR', 'EBINDING', 'EINTERNAL', 'EUNSUPPORTED', 'ETOOLARGE', 'ENOFACE', 'EDISTRIBUTED',
 ]);
 
 /**

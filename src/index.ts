@@ -25,6 +25,8 @@ export type { RgbImage, Map2d, SynthesisOptions, SbiResult, BiOptions, BiResult 
 export { prepare, readPreparedIndex } from './prepare';
 export type { PrepareOptions, PrepareResult, PrepareFailure, PrepareProgress, PreparePhase, PreparedRecord } from './prepare';
 export { Trainer, scheduledLr } from './trainer';
+export { resolveDistributed, launch, freePort } from './distributed';
+export type { DistributedOptions, ResolvedDistributed, LaunchOptions } from './distributed';
 export type { TrainerOptions, TrainEvent, LossValues, RunOptions, Synthesis, TrainBatch, StepResult } from './trainer';
 export { evaluateSynthetic } from './evaluate-synthetic';
 export type { SyntheticEvalOptions, SyntheticEvalReport } from './evaluate-synthetic';

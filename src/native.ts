@@ -57,6 +57,9 @@ export interface NativeStepResult {
   accuracy: number;
   images: number;
   skipped: boolean;
+  /** Distributed: a rank asked to stop, so no rank stepped. */
+  stopped: boolean;
+  bytesReduced: number;
   dataWaitMs: number;
   stepMs: number;
 }
@@ -69,7 +72,12 @@ export interface NativeTrainBatch {
 }
 
 export interface NativeTrainer {
-  step(): Promise<NativeStepResult>;
+  /** `stop`: ask every rank to stop before this step (distributed). */
+  step(stop?: boolean): Promise<NativeStepResult>;
+  /** Distributed: waits for every rank (resolves at once in one process). */
+  barrier(): Promise<void>;
+  /** Distributed: rank 0's value on every rank (the value itself in one process). */
+  shareString(value: string): Promise<string>;
   stepBatch(batch: NativeTrainBatch, evaluate?: boolean): Promise<NativeStepResult>;
   makeBatch(epoch: number, step: number): Promise<NativeTrainBatch>;
   /** With `exportPath`: writes recalibrated weights there and leaves the run's statistics and RNG as they were. */
@@ -80,7 +88,7 @@ export interface NativeTrainer {
   saveCheckpoint(path: string, metadata: Record<string, string>): Promise<void>;
   loadCheckpoint(path: string): Promise<Record<string, string>>;
   exportWeights(path: string, dtype: string | undefined, metadata: Record<string, string>): Promise<void>;
-  info(): { parameters: number; lr: number; backboneFrozen: boolean; precision: string; precisionNote?: string; stepsPerEpoch?: number; videos?: number; frames?: number };
+  info(): { parameters: number; lr: number; backboneFrozen: boolean; precision: string; precisionNote?: string; rank: number; worldSize: number; stepsPerEpoch?: number; videos?: number; frames?: number };
   dispose(): void;
 }
 

@@ -6,6 +6,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { AbortError, LaaError } from './errors';
 import { Trainer, type TrainerOptions } from './trainer';
 import { BACKBONES, DEFAULT_BACKBONE } from './backbones';
+import { launch } from './distributed';
 
 function num(name: string, integer: boolean) {
   return (v: string) => {
@@ -64,7 +65,20 @@ export function addTrainCommand(program: Command): Command {
     .option('--eval-frames <n>', 'frames per video when evaluating', num('--eval-frames', true), 8)
     .option('--eval-precise-bn <n>', 'recompute BatchNorm statistics over N batches for each evaluation (default: --precise-bn-steps)', num('--eval-precise-bn', true))
     .option('--resume', 'continue from the checkpoint in --out')
+    .option('--nproc <n>', 'data-parallel: start N training processes (ranks) on this machine', num('--nproc', true))
+    .option('--nnodes <n>', 'data-parallel: machines taking part (run the same command on each, with its --node-rank)', num('--nnodes', true))
+    .option('--node-rank <k>', "this machine's index among --nnodes (0 serves the rendezvous)", num('--node-rank', true))
+    .option('--master-addr <host>', "machine 0's address (default 127.0.0.1)")
+    .option('--master-port <port>', 'rendezvous port on machine 0 (default: a free port on one machine, 29500 on several)', num('--master-port', true))
+    .option('--sync-batch-norm', 'data-parallel: BatchNorm statistics over the whole global batch')
+    .option('--dist-timeout <s>', 'data-parallel: seconds a rank waits for the others before failing (EDISTRIBUTED)', num('--dist-timeout', false), 1800)
     .action(async (data: string, o) => {
+      const ranks = (o.nproc ?? 1) * (o.nnodes ?? 1);
+      if (ranks > 1 && !process.env.LAA_NATIVE_RANK_OF_LAUNCH) {
+        // The launcher: the same command once per local rank (RANK, WORLD_SIZE, MASTER_* in their environment).
+        process.exitCode = await launch({ nproc: o.nproc ?? 1, nnodes: o.nnodes, nodeRank: o.nodeRank, masterAddr: o.masterAddr, masterPort: o.masterPort });
+        return;
+      }
       const opts: TrainerOptions = {
         data, outDir: o.out, synthesis: o.synthesis, epochs: o.epochs, batchSize: o.batchSize,
         framesPerVideo: o.framesPerVideo, inputSize: o.inputSize, backbone: o.backbone, lr: o.lr, lrBooster: o.lrBooster, freezeEpochs: o.freezeEpochs,
@@ -72,6 +86,10 @@ export function addTrainCommand(program: Command): Command {
         workers: o.workers, checkpointEvery: o.checkpointEvery, validateSteps: o.validateSteps, preciseBnSteps: o.preciseBnSteps, resume: !!o.resume,
         precision: o.precision, device: o.device, artifactGain: { start: o.artifactGain, epochs: o.artifactGainEpochs },
       };
+      // A rank of a launch (or of torchrun): the rest of the setup comes from the environment.
+      if (process.env.WORLD_SIZE !== undefined)
+        opts.distributed = { syncBatchNorm: !!o.syncBatchNorm, timeoutMs: Math.round(o.distTimeout * 1000) };
+      else if (o.syncBatchNorm) throw new LaaError('EINVAL', '--sync-batch-norm needs several processes (--nproc, or WORLD_SIZE from a launcher)');
       if (!o.evalReal !== !o.evalFake) throw new LaaError('EINVAL', 'pass both --eval-real and --eval-fake, or neither');
       if (o.evalReal) opts.evaluation = { real: o.evalReal, fake: o.evalFake, every: o.evalEvery, frames: o.evalFrames, preciseBnSteps: o.evalPreciseBn };
       if (o.initWeights && o.initBackbone) throw new LaaError('EINVAL', 'pass either --init-weights or --init-backbone, not both');
@@ -91,19 +109,24 @@ export async function train(opts: TrainerOptions, untilEpoch?: number): Promise<
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);
-  const tty = process.stderr.isTTY;
+  // Ranks other than 0 print only their errors (the launcher prefixes them).
+  const quiet = trainer.rank !== 0;
+  const tty = process.stderr.isTTY && !quiet;
   const { epoch: e0, step: s0 } = trainer.position;
-  process.stderr.write(
+  if (!quiet) process.stderr.write(
     `laa-native train: ${trainer.options.backbone}, ${trainer.stepsPerEpoch} steps/epoch, ${trainer.options.epochs} epochs, input ${trainer.options.inputSize}, ` +
       `${trainer.options.synthesis.toUpperCase()}` +
       (trainer.options.artifactGain.epochs > 0 ? ` (artifacts ×${trainer.options.artifactGain.start} → ×1 over ${trainer.options.artifactGain.epochs} epochs)` : '') +
-      `${trainer.options.rho === 0 ? ', Adam (no SAM)' : ''}${e0 || s0 ? `, resuming at epoch ${e0} step ${s0}` : ''}\n`,
+      `${trainer.options.rho === 0 ? ', Adam (no SAM)' : ''}${e0 || s0 ? `, resuming at epoch ${e0} step ${s0}` : ''}` +
+      (trainer.worldSize > 1 ? `, ${trainer.worldSize} processes${trainer.options.distributed?.syncBatchNorm ? ' (SyncBN)' : ''}` : '') +
+      '\n',
   );
   const started = Date.now();
   let done = 0;
   const total = trainer.stepsPerEpoch * trainer.options.epochs - (e0 * trainer.stepsPerEpoch + s0);
   try {
     for await (const ev of trainer.run({ signal: controller.signal, untilEpoch })) {
+      if (quiet) continue;
       if (ev.type === 'step') {
         done++;
         const eta = ((Date.now() - started) / 1000 / done) * (total - done);
@@ -134,7 +157,7 @@ export async function train(opts: TrainerOptions, untilEpoch?: number): Promise<
     }
   } catch (err) {
     if (err instanceof AbortError) {
-      process.stderr.write(`stopped; continue with the same command plus --resume\n`);
+      if (!quiet) process.stderr.write(`stopped; continue with the same command plus --resume\n`);
       process.exitCode = 130;
       return;
     }

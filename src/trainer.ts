@@ -15,6 +15,7 @@ import { evaluate, type EvalReport, type EvaluateOptions } from './evaluate';
 import type { BinaryMetrics } from './metrics';
 import { readPreparedIndex } from './prepare';
 import { checkBackbone, DEFAULT_BACKBONE, imagenetBackbone, type Backbone } from './backbones';
+import { resolveDistributed, threadsPerRank, type DistributedOptions, type ResolvedDistributed } from './distributed';
 
 export type Synthesis = 'sbi' | 'bi';
 
@@ -44,6 +45,8 @@ export interface TrainerOptions {
   lrBooster?: number;
   /** Adam's L2 weight decay. Default 1e-4. */
   weightDecay?: number;
+  /** Adam's ε (added to √v̂). Default 1e-8 (torch.optim.Adam's, the official recipe's). */
+  adamEps?: number;
   /** SAM neighbourhood size ρ. Default 0.05. 0 turns SAM off: plain Adam, one forward/backward per step (half the cost). */
   rho?: number;
   /** Loss weights λ. Default cls 1, hm 10, cst 100 (the paper's). */
@@ -106,6 +109,16 @@ export interface TrainerOptions {
    * on resume.
    */
   evaluation?: { real: string | string[]; fake: string | string[]; every?: number; frames?: number; preciseBnSteps?: number };
+  /**
+   * Data-parallel training over several processes (LibTorch c10d, Gloo): every rank runs the same options,
+   * trains on its rows of each global batch of `batchSize` items (the batches do not depend on the world
+   * size), and the gradients of both SAM passes are summed over the ranks, so every rank takes the same step.
+   * Rank 0 writes the checkpoints, weights, log and evaluations; `resume` restores every rank from rank 0's
+   * checkpoint. Fields left out come from the torchrun environment (`RANK`, `WORLD_SIZE`, `MASTER_ADDR`,
+   * `MASTER_PORT`); left out entirely, a run is distributed when `WORLD_SIZE` is set. `laa-native train --nproc N`
+   * starts the ranks. Default: one process.
+   */
+  distributed?: DistributedOptions | boolean;
 }
 
 export interface LossValues {
@@ -131,6 +144,8 @@ export type TrainEvent =
       /** Time the step waited for the loader (ms): > 0 means synthesis is the bottleneck. */
       dataWaitMs: number;
       skipped: boolean;
+      /** Distributed: bytes this rank all-reduced in the step (gradients of both passes, statistics). */
+      bytesReduced: number;
     }
   | { type: 'epoch'; epoch: number; loss: LossValues; accuracy: number; seconds: number; lr: number }
   | { type: 'eval'; epoch: number; loss: LossValues; accuracy: number }
@@ -177,6 +192,7 @@ interface RunConfig {
   lr: number;
   lrBooster: number;
   weightDecay: number;
+  adamEps: number;
   rho: number;
   lambda: { cls: number; hm: number; cst: number };
   freezeEpochs: number;
@@ -211,7 +227,8 @@ function positiveNumber(name: string, v: unknown, fallback: number, allowZero = 
 export class Trainer {
   #native: NativeTrainer | undefined;
   #running = false;
-  readonly options: Readonly<Required<Omit<TrainerOptions, 'init' | 'lambda' | 'device' | 'evaluation'>>> & {
+  readonly options: Readonly<Required<Omit<TrainerOptions, 'init' | 'lambda' | 'device' | 'evaluation' | 'distributed'>>> & {
+    distributed?: ResolvedDistributed;
     init?: TrainerOptions['init'];
     evaluation?: { real: string | string[]; fake: string | string[]; every: number; frames: number; preciseBnSteps: number };
     lambda: { cls: number; hm: number; cst: number };
@@ -219,6 +236,12 @@ export class Trainer {
   };
   /** Epoch and step the next `run()` starts from (after a resume, where the checkpoint stopped). */
   position = { epoch: 0, step: 0 };
+  /**
+   * Set when the checkpoint resumed was written by a run of another world size: the batches are the same,
+   * but sums run in another order (and BatchNorm statistics differ without syncBatchNorm), so the run is not
+   * bit-identical to continuing with the old world size.
+   */
+  resumedFrom?: { worldSize: number; note: string };
 
   private constructor(native: NativeTrainer, options: Trainer['options']) {
     this.#native = native;
@@ -245,6 +268,7 @@ export class Trainer {
       lr: positiveNumber('options.lr', opts.lr, 5e-5),
       lrBooster: positiveNumber('options.lrBooster', opts.lrBooster, 4),
       weightDecay: positiveNumber('options.weightDecay', opts.weightDecay, 1e-4, true),
+      adamEps: positiveNumber('options.adamEps', opts.adamEps, 1e-8),
       rho: positiveNumber('options.rho', opts.rho, 0.05, true),
       lambda: {
         cls: positiveNumber('options.lambda.cls', opts.lambda?.cls, 1, true),
@@ -255,7 +279,7 @@ export class Trainer {
       init: opts.init,
       resume: opts.resume ?? false,
       seed: positiveInt('options.seed', opts.seed, 317, 0),
-      threads: checkThreads('options.threads', opts.threads, os.availableParallelism()),
+      threads: checkThreads('options.threads', opts.threads, threadsPerRank() ?? os.availableParallelism()),
       workers: checkThreads('options.workers', opts.workers, 1),
       checkpointEvery: positiveInt('options.checkpointEvery', opts.checkpointEvery, 0, 0),
       validateSteps: positiveInt('options.validateSteps', opts.validateSteps, 0, 0),
@@ -263,6 +287,7 @@ export class Trainer {
       device: opts.device ?? 'auto',
       precision: opts.precision ?? 'float32',
       strict: opts.strict ?? false,
+      distributed: resolveDistributed(opts.distributed),
       artifactGain: {
         start: positiveNumber('options.artifactGain.start', opts.artifactGain?.start, 1),
         epochs: positiveInt('options.artifactGain.epochs', opts.artifactGain?.epochs, 0, 0),
@@ -294,24 +319,40 @@ export class Trainer {
       else throw invalidArgument('options.init', "{ weights: path } or { backbone: path | 'imagenet' }", o.init);
     }
     const ckpt = path.join(o.outDir, CHECKPOINT);
-    const hasCkpt = fs.existsSync(ckpt);
-    if (hasCkpt && !o.resume)
-      throw new LaaError('EINVAL', `${o.outDir} already holds a training checkpoint; pass resume: true to continue it or choose another outDir`);
+    const dist = o.distributed;
+    const rank0 = !dist || dist.rank === 0;
+    // Rank 0 owns the output folder (the others need not see it); its verdict is shared once the ranks have met.
+    let hasCkpt = rank0 && fs.existsSync(ckpt);
+    let refusal = hasCkpt && !o.resume ? `${o.outDir} already holds a training checkpoint; pass resume: true to continue it or choose another outDir` : '';
+    if (refusal && !dist) throw new LaaError('EINVAL', refusal);
     const index = await readPreparedIndex(o.data);
     if (index.length === 0) throw new LaaError('EINVAL', `Expected prepared frames in ${path.join(o.data, 'index.jsonl')} but it holds none; run laa-native prepare on some videos first`);
     const records = index.map((r) => ({ image: path.resolve(o.data, r.image), video: r.video, landmarks: Float32Array.from(r.landmarks.flat()) }));
-    ensureDir('options.outDir', o.outDir);
+    if (rank0) ensureDir('options.outDir', o.outDir);
 
     const native = await callNative(() =>
       binding().NativeTrainer.create({
         records, inputSize: o.inputSize, backbone: o.backbone, init, initPath, seed: o.seed, rho: o.rho, lr: o.lr,
-        weightDecay: o.weightDecay, lambdaCls: o.lambda.cls, lambdaHm: o.lambda.hm, lambdaCst: o.lambda.cst,
+        weightDecay: o.weightDecay, adamEps: o.adamEps, lambdaCls: o.lambda.cls, lambdaHm: o.lambda.hm, lambdaCst: o.lambda.cst,
         device: o.device, threads: o.threads, synthesis: o.synthesis, batchSize: o.batchSize,
         framesPerVideo: o.framesPerVideo, workers: o.workers, precision: o.precision, strict: o.strict,
         artifactGain: o.artifactGain.start, artifactGainEpochs: o.artifactGain.epochs,
+        distributed: dist,
       }),
     );
     const trainer = new Trainer(native, o);
+    if (dist) {
+      try {
+        ({ hasCkpt, refusal } = JSON.parse(await callNative(() => native.shareString(JSON.stringify({ hasCkpt, refusal })))));
+      } catch (err) {
+        native.dispose();
+        throw err;
+      }
+      if (refusal) {
+        native.dispose();
+        throw new LaaError('EINVAL', refusal);
+      }
+    }
     const note = native.info().precisionNote;
     if (note && !warnedPrecision) {
       warnedPrecision = true;
@@ -319,9 +360,17 @@ export class Trainer {
     }
     if (hasCkpt) {
       try {
-        const meta = await callNative(() => native.loadCheckpoint(ckpt));
+        let meta = await callNative(() => native.loadCheckpoint(ckpt));
+        if (dist) meta = JSON.parse(await callNative(() => native.shareString(JSON.stringify(meta))));
         trainer.#checkCompatible(meta);
         trainer.position = { epoch: Number(meta.epoch), step: Number(meta.step) };
+        const was = Number(meta.world_size ?? 1);
+        const now = dist?.worldSize ?? 1;
+        if (was !== now) {
+          const note = `resuming a checkpoint of ${was} process${was > 1 ? 'es' : ''} with ${now}: the same batches, but sums in another order${o.distributed?.syncBatchNorm ? '' : ' and BatchNorm statistics over other rows'}, so not bit-identical to continuing with ${was}`;
+          trainer.resumedFrom = { worldSize: was, note };
+          if (rank0) process.emitWarning(`laa-native: ${note}`, { code: 'LAA_WORLD_SIZE_CHANGED' });
+        }
       } catch (err) {
         native.dispose();
         throw err;
@@ -333,6 +382,14 @@ export class Trainer {
   /** The precision the passes run in: `options.precision`, or float32 after a bfloat16 fallback. */
   get precision(): 'float32' | 'bfloat16' {
     return (this.#live().info().precision ?? this.options.precision) as 'float32' | 'bfloat16';
+  }
+
+  /** This process's rank (0 in a single process) and the number of processes. */
+  get rank(): number {
+    return this.options.distributed?.rank ?? 0;
+  }
+  get worldSize(): number {
+    return this.options.distributed?.worldSize ?? 1;
   }
 
   get stepsPerEpoch(): number {
@@ -354,7 +411,7 @@ export class Trainer {
     const o = this.options;
     return {
       synthesis: o.synthesis, batchSize: o.batchSize, framesPerVideo: o.framesPerVideo, inputSize: o.inputSize,
-      backbone: o.backbone, seed: o.seed, lr: o.lr, lrBooster: o.lrBooster, weightDecay: o.weightDecay, rho: o.rho, lambda: o.lambda,
+      backbone: o.backbone, seed: o.seed, lr: o.lr, lrBooster: o.lrBooster, weightDecay: o.weightDecay, adamEps: o.adamEps, rho: o.rho, lambda: o.lambda,
       freezeEpochs: o.freezeEpochs, precision: o.precision, artifactGain: o.artifactGain,
     };
   }
@@ -363,7 +420,7 @@ export class Trainer {
     let saved: RunConfig;
     try {
       // Checkpoints from before these options: float32, no curriculum, B4.
-      saved = { precision: 'float32', artifactGain: { start: 1, epochs: 0 }, backbone: DEFAULT_BACKBONE, ...JSON.parse(meta.config ?? '') };
+      saved = { precision: 'float32', artifactGain: { start: 1, epochs: 0 }, backbone: DEFAULT_BACKBONE, adamEps: 1e-8, ...JSON.parse(meta.config ?? '') };
     } catch {
       throw new LaaError('ECORRUPT', `${this.files.checkpoint} has no readable run configuration`);
     }
@@ -405,6 +462,7 @@ export class Trainer {
   }
 
   #log(event: TrainEvent): void {
+    if (this.rank !== 0) return;
     fs.appendFileSync(this.files.log, JSON.stringify({ time: new Date().toISOString(), ...event }) + '\n');
   }
 
@@ -435,14 +493,15 @@ export class Trainer {
         const started = Date.now();
         const sum = { total: 0, cls: 0, hm: 0, cst: 0, acc: 0, images: 0 };
         for (let step = first; step < steps; step++) {
-          if (signal?.aborted) {
+          // An abort on any rank stops every rank before the same step (the request travels with the step).
+          const t0 = Date.now();
+          const r: NativeStepResult = await callNative(() => n.step(!!signal?.aborted));
+          if (r.stopped) {
             await this.#checkpoint(epoch, step);
             this.position = { epoch, step };
             yield emit({ type: 'checkpoint', epoch, step, path: this.files.checkpoint, weights: this.files.weights, reason: 'abort' });
-            throw new AbortError(signal.reason);
+            throw new AbortError(signal?.reason ?? 'another rank was stopped');
           }
-          const t0 = Date.now();
-          const r: NativeStepResult = await callNative(() => n.step());
           const seconds = (Date.now() - t0) / 1000;
           sum.total += r.total * r.images;
           sum.cls += r.cls * r.images;
@@ -455,7 +514,7 @@ export class Trainer {
             type: 'step', epoch, step, stepsPerEpoch: steps, globalStep: epoch * steps + step,
             loss: { total: r.total, cls: r.cls, hm: r.hm, cst: r.cst }, accuracy: r.accuracy, gradNorm: r.gradNorm,
             lr, backboneFrozen: frozen, imagesPerSec: r.images / Math.max(seconds, 1e-9), dataWaitMs: r.dataWaitMs,
-            skipped: r.skipped,
+            skipped: r.skipped, bytesReduced: r.bytesReduced,
           });
           if (o.checkpointEvery > 0 && (step + 1) % o.checkpointEvery === 0 && step + 1 < steps) {
             await this.#checkpoint(epoch, step + 1);
@@ -487,11 +546,14 @@ export class Trainer {
             const meta = { ...this.#weightsMetadata(epoch + 1, 0), precise_bn_steps: String(ev.preciseBnSteps) };
             await callNative(() => n.recalibrateBatchNorm(-2000, ev.preciseBnSteps, weights, meta));
           }
-          const report = await evaluate({ real: ev.real, fake: ev.fake, frames: ev.frames, weights, threads: o.threads, signal });
-          yield emit({
-            type: 'evaluation', epoch, video: report.video, frame: report.frame, failed: report.failed.length,
-            seconds: report.elapsedMs / 1000, weights, preciseBn: last || ev.preciseBnSteps > 0,
-          });
+          // Rank 0 scores alone; the others wait for it in the next step's first all-reduce (timeoutMs).
+          if (this.rank === 0) {
+            const report = await evaluate({ real: ev.real, fake: ev.fake, frames: ev.frames, weights, threads: o.threads, signal });
+            yield emit({
+              type: 'evaluation', epoch, video: report.video, frame: report.frame, failed: report.failed.length,
+              seconds: report.elapsedMs / 1000, weights, preciseBn: last || ev.preciseBnSteps > 0,
+            });
+          }
         }
       }
       if (until >= o.epochs) yield emit({ type: 'done', epochs: o.epochs, weights: this.files.weights });

@@ -1,12 +1,14 @@
 #include "laanet/efficientnet.h"
 
+#include "laanet/batch_share.h"
+
 namespace laa {
 
 namespace F = torch::nn::functional;
 
 torch::Tensor drop_connect(const torch::Tensor& x, double p) {
   const double keep = 1.0 - p;
-  auto u = torch::rand({x.size(0), 1, 1, 1}, x.options());
+  auto u = draw_for_rows({x.size(0), 1, 1, 1}, [&](torch::IntArrayRef shape) { return torch::rand(shape, x.options()); });
   auto mask = torch::floor(u + keep);
   return x / keep * mask;
 }
@@ -17,8 +19,8 @@ torch::nn::Conv2d conv(int64_t in, int64_t out, int64_t k, int64_t stride = 1, i
   return torch::nn::Conv2d(
       torch::nn::Conv2dOptions(in, out, k).stride(stride).groups(groups).bias(bias));
 }
-torch::nn::BatchNorm2d backbone_bn(int64_t c) {
-  return torch::nn::BatchNorm2d(
+BatchNorm2d backbone_bn(int64_t c) {
+  return BatchNorm2d(
       torch::nn::BatchNorm2dOptions(c).momentum(BackboneBN::kMomentum).eps(BackboneBN::kEps));
 }
 }  // namespace

@@ -6,6 +6,7 @@
 #include <torch/torch.h>
 
 #include "laanet/backbones.h"
+#include "laanet/batch_norm.h"
 
 namespace laa {
 
@@ -23,20 +24,21 @@ class MBConvBlockImpl : public torch::nn::Module {
   const MBConvArgs args;
   const double drop_connect_p;
   torch::nn::Conv2d _expand_conv{nullptr};
-  torch::nn::BatchNorm2d _bn0{nullptr};
+  BatchNorm2d _bn0{nullptr};
   torch::nn::Conv2d _depthwise_conv{nullptr};
-  torch::nn::BatchNorm2d _bn1{nullptr};
+  BatchNorm2d _bn1{nullptr};
   torch::nn::Conv2d _se_reduce{nullptr};  // absent without squeeze-excite (Lite)
   torch::nn::Conv2d _se_expand{nullptr};
   torch::nn::Conv2d _project_conv{nullptr};
-  torch::nn::BatchNorm2d _bn2{nullptr};
+  BatchNorm2d _bn2{nullptr};
 
  private:
   bool pad_in_conv_ = false;
 };
 TORCH_MODULE(MBConvBlock);
 
-// Stochastic depth per sample: keep = floor(1 - p + U[0,1)), x / (1 - p) * keep.
+// Stochastic depth per sample: keep = floor(1 - p + U[0,1)), x / (1 - p) * keep
+// (U drawn for the global batch in data-parallel training: batch_share.h).
 torch::Tensor drop_connect(const torch::Tensor& x, double p);
 
 // The block's activation: swish (B4) or ReLU6 (Lite; in place on `x`, which

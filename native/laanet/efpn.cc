@@ -4,8 +4,8 @@ namespace laa {
 
 namespace F = torch::nn::functional;
 
-torch::nn::BatchNorm2d decoder_bn(int64_t c) {
-  return torch::nn::BatchNorm2d(
+BatchNorm2d decoder_bn(int64_t c) {
+  return BatchNorm2d(
       torch::nn::BatchNorm2dOptions(c).momentum(DecoderBN::kMomentum).eps(DecoderBN::kEps));
 }
 
@@ -55,7 +55,7 @@ torch::Tensor upsample2x_subpixel(const torch::nn::ConvTranspose2dImpl& layer, c
 torch::Tensor decoder_stage(torch::nn::Sequential& stage, const torch::Tensor& x) {
   auto y = stage->ptr(0)->as<ConvBlockImpl>()->forward(x);
   y = upsample2x_subpixel(*stage->ptr(1)->as<torch::nn::ConvTranspose2dImpl>(), y);
-  return stage->ptr(2)->as<torch::nn::BatchNorm2dImpl>()->forward(y);
+  return stage->ptr(2)->as<BatchNorm2dImpl>()->forward(y);
 }
 
 InceptionBlockImpl::InceptionBlockImpl(int64_t in, int64_t out) {

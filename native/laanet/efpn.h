@@ -3,6 +3,8 @@
 #pragma once
 #include <torch/torch.h>
 
+#include "laanet/batch_norm.h"
+
 namespace laa {
 
 struct DecoderBN {  // nn.BatchNorm2d defaults in the decoder and heads
@@ -10,7 +12,7 @@ struct DecoderBN {  // nn.BatchNorm2d defaults in the decoder and heads
   static constexpr double kEps = 1e-5;
 };
 
-torch::nn::BatchNorm2d decoder_bn(int64_t c);
+BatchNorm2d decoder_bn(int64_t c);
 
 // conv_block(i, o, k): Conv kxk (no bias, 'same' padding) -> BN -> ReLU, as a
 // Sequential ("0", "1", "2") with a plain forward so it can nest in another.
@@ -59,7 +61,7 @@ class Deconv4Impl : public torch::nn::Module {
 
   InceptionBlock inception;  // not registered here
   torch::nn::ConvTranspose2d up{nullptr};  // "1"
-  torch::nn::BatchNorm2d bn{nullptr};      // "2"
+  BatchNorm2d bn{nullptr};                 // "2"
 };
 TORCH_MODULE(Deconv4);
 

@@ -23,6 +23,7 @@ inline constexpr const char* kArg = "EINVAL";               // a bad argument
 inline constexpr const char* kDevice = "EDEVICE";           // CUDA asked for but unavailable
 inline constexpr const char* kAborted = "ABORT_ERR";        // cancelled through an AbortSignal
 inline constexpr const char* kInternal = "EINTERNAL";       // anything else from LibTorch
+inline constexpr const char* kDistributed = "EDISTRIBUTED"; // a rank died / stopped answering, or no rendezvous
 }  // namespace codes
 
 }  // namespace laa

@@ -84,7 +84,7 @@ struct Target {
 };
 
 // w' = w·γ/√(σ²+ε), b' = β − μ·γ/√(σ²+ε) (+ conv bias·γ/√(σ²+ε)), in float64.
-FoldedConv fold(const torch::nn::Conv2dImpl& conv, const torch::nn::BatchNorm2dImpl* bn, const Target& t) {
+FoldedConv fold(const torch::nn::Conv2dImpl& conv, const BatchNorm2dImpl* bn, const Target& t) {
   FoldedConv f;
   auto w = conv.weight.detach().to(torch::kFloat64);
   auto b = conv.options.bias() ? conv.bias.detach().to(torch::kFloat64)
@@ -116,7 +116,7 @@ const M& child(torch::nn::Sequential& seq, size_t i) {
 }
 
 FoldedConv fold_conv_block(ConvBlockImpl& block, const Target& t) {
-  return fold(*block.ptr(0)->as<torch::nn::Conv2dImpl>(), block.ptr(1)->as<torch::nn::BatchNorm2dImpl>(), t);
+  return fold(*block.ptr(0)->as<torch::nn::Conv2dImpl>(), block.ptr(1)->as<BatchNorm2dImpl>(), t);
 }
 
 FoldedConv fold_conv_block(torch::nn::Module& module, const Target& t) {
@@ -133,7 +133,7 @@ FoldedConv fold_conv_block(torch::nn::Module& module, const Target& t) {
 // tap[a] = {3, 1} or {2, 0} and is read at offset a. Phase (a, b) sits at
 // output channel c·4 + a·2 + b. ConvTranspose2d weights are (in, out, k, k),
 // so the BN scale runs along dim 1.
-FoldedConv fold_upsample(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
+FoldedConv fold_upsample(const torch::nn::ConvTranspose2dImpl& conv, const BatchNorm2dImpl& bn,
                          torch::ScalarType dtype, bool channels_last, Upsample mode) {
   torch::NoGradGuard no_grad;
   const Target t{dtype, channels_last};
@@ -193,17 +193,17 @@ FusedLaaNet::FusedLaaNet(LaaNetImpl& net, torch::ScalarType dtype, bool channels
   d1_ = fold_conv_block(*net.deconv_1->ptr(0), t);
   d2_conv_ = fold_conv_block(*net.deconv_2->ptr(0), t);
   d2_up_ = fold_upsample(child<torch::nn::ConvTranspose2dImpl>(net.deconv_2, 1),
-                         child<torch::nn::BatchNorm2dImpl>(net.deconv_2, 2), dtype, channels_last, upsample);
+                         child<BatchNorm2dImpl>(net.deconv_2, 2), dtype, channels_last, upsample);
   d3_conv_ = fold_conv_block(*net.deconv_3->ptr(0), t);
   d3_up_ = fold_upsample(child<torch::nn::ConvTranspose2dImpl>(net.deconv_3, 1),
-                         child<torch::nn::BatchNorm2dImpl>(net.deconv_3, 2), dtype, channels_last, upsample);
+                         child<BatchNorm2dImpl>(net.deconv_3, 2), dtype, channels_last, upsample);
   inc_pw_ = fold_conv_block(*net.inception_block->pw_block, t);
   inc_conv3_ = fold_conv_block(*net.inception_block->conv3_block, t);
   inc_conv5_ = fold_conv_block(*net.inception_block->conv5_block, t);
   d4_up_ = fold_upsample(*net.deconv_4->up, *net.deconv_4->bn, dtype, channels_last, upsample);
 
   auto head = [&](torch::nn::Sequential& seq, FoldedConv& conv, FoldedConv* out) {
-    conv = fold(child<torch::nn::Conv2dImpl>(seq, 0), seq->ptr(1)->as<torch::nn::BatchNorm2dImpl>(), t);
+    conv = fold(child<torch::nn::Conv2dImpl>(seq, 0), seq->ptr(1)->as<BatchNorm2dImpl>(), t);
     if (out) *out = fold(child<torch::nn::Conv2dImpl>(seq, 3), nullptr, t);
   };
   head(net.hm, hm_conv_, &hm_out_);

@@ -38,7 +38,7 @@ enum class Upsample {
 
 // ConvTranspose2d(k4, s2, p1) followed by eval BatchNorm, folded (in float64)
 // into one layer of the given dtype; kAuto picks by the weights' device.
-FoldedConv fold_upsample(const torch::nn::ConvTranspose2dImpl& conv, const torch::nn::BatchNorm2dImpl& bn,
+FoldedConv fold_upsample(const torch::nn::ConvTranspose2dImpl& conv, const BatchNorm2dImpl& bn,
                          torch::ScalarType dtype, bool channels_last, Upsample mode = Upsample::kAuto);
 
 struct FusedBlock {

@@ -1,5 +1,6 @@
 #include "laanet/laanet.h"
 
+#include "laanet/batch_share.h"
 #include "laanet/heads.h"
 
 namespace laa {
@@ -14,8 +15,8 @@ bool is_backbone_key(const std::string& name) {
 }
 
 namespace {
-nn::BatchNorm2d backbone_bn(int64_t c) {
-  return nn::BatchNorm2d(nn::BatchNorm2dOptions(c).momentum(BackboneBN::kMomentum).eps(BackboneBN::kEps));
+BatchNorm2d backbone_bn(int64_t c) {
+  return BatchNorm2d(nn::BatchNorm2dOptions(c).momentum(BackboneBN::kMomentum).eps(BackboneBN::kEps));
 }
 }  // namespace
 
@@ -67,7 +68,7 @@ LaaNetOutput LaaNetImpl::forward(const torch::Tensor& x, const HeadSet& heads,
   LaaNetOutput out;
   Endpoints ep = extract_endpoints(x);
   const bool train = is_training();
-  auto drop = [&](const torch::Tensor& t) { return F::dropout(t, F::DropoutFuncOptions().p(spec.dropout).training(train)); };
+  auto drop = [&](const torch::Tensor& t) { return dropout_rows(t, spec.dropout, train); };
 
   auto d1 = deconv_1->forward(drop(ep.reduction_6));
   auto d2 = decoder_stage(deconv_2, efpn_gate(d1, drop(ep.reduction_5)));

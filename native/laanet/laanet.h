@@ -36,10 +36,10 @@ class LaaNetImpl : public torch::nn::Module {
   Endpoints extract_endpoints(const torch::Tensor& x);
 
   torch::nn::Conv2d _conv_stem{nullptr};
-  torch::nn::BatchNorm2d _bn0{nullptr};
+  BatchNorm2d _bn0{nullptr};
   torch::nn::ModuleList _blocks{nullptr};
   torch::nn::Conv2d _conv_head{nullptr};
-  torch::nn::BatchNorm2d _bn1{nullptr};
+  BatchNorm2d _bn1{nullptr};
   InceptionBlock inception_block{nullptr};
   torch::nn::Sequential deconv_1{nullptr}, deconv_2{nullptr}, deconv_3{nullptr};
   Deconv4 deconv_4{nullptr};

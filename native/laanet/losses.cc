@@ -65,7 +65,7 @@ void check_consistency(const torch::Tensor& embeddings, const torch::Tensor& tar
 
 }  // namespace
 
-torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tensor& target) {
+torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tensor& target, double positives) {
   check_focal(logits, target);
   const auto type = compute_type(logits);
   auto gt = target.to(logits.device(), type);
@@ -77,6 +77,7 @@ torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tenso
   auto pos_loss = (torch::log(pred) * torch::pow(1 - pred, 2) * pos).sum() * pos_factor;
   auto neg_loss = (torch::log(1 - pred) * torch::pow(pred, 2) * torch::pow(1 - gt, 4) * neg).sum();
   // N_pos over the whole batch; a batch without positives (all real) keeps only −neg.
+  if (positives >= 0) return positives > 0 ? -(pos_loss + neg_loss) / positives : -neg_loss;
   auto n_pos = pos.sum();
   return torch::where(n_pos > 0, -(pos_loss + neg_loss) / n_pos.clamp_min(1), -neg_loss);
 }
@@ -118,6 +119,18 @@ LossTerms combined_loss(const LaaNetOutputView& out, const LossTargets& t, const
   r.cls = classification_bce_loss(out.cls, t.labels);
   r.cst = consistency_bce_loss(out.cstency, t.consistency);
   // §4.4: summed in this order, no further normalisation.
+  r.total = w.hm * r.hm + w.cls * r.cls + w.cst * r.cst;
+  return r;
+}
+
+LossTerms combined_loss(const LaaNetOutputView& out, const LossTargets& t, const LossWeights& w,
+                        const GlobalBatch& global) {
+  if (!(global.images > 0)) throw Error(codes::kInternal, "a global batch needs rows");
+  const double share = double(out.cls.size(0)) / global.images;  // the local means become sums / global rows
+  LossTerms r;
+  r.hm = heatmap_focal_loss(out.hm, t.heatmap, global.hm_positives);
+  r.cls = classification_bce_loss(out.cls, t.labels) * share;
+  r.cst = consistency_bce_loss(out.cstency, t.consistency) * share;
   r.total = w.hm * r.hm + w.cls * r.cls + w.cst * r.cst;
   return r;
 }

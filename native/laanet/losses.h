@@ -26,7 +26,8 @@ double consistency_bce(const torch::Tensor& embeddings, const torch::Tensor& tar
 // (training) the two BCEs are evaluated from logits: the same values unless
 // σ rounds to 0 or 1, where the official probability form (stable = false,
 // what the double versions above reproduce) has NaN gradients in float32.
-torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tensor& target);
+// `positives` ≥ 0 replaces N_pos by that count (the global batch's, in data-parallel training).
+torch::Tensor heatmap_focal_loss(const torch::Tensor& logits, const torch::Tensor& target, double positives = -1);
 torch::Tensor classification_bce_loss(const torch::Tensor& logits, const torch::Tensor& labels, bool stable = true);
 torch::Tensor consistency_bce_loss(const torch::Tensor& embeddings, const torch::Tensor& target, bool stable = true);
 
@@ -45,5 +46,17 @@ struct LossTerms {
   torch::Tensor total, cls, hm, cst;  // cls/hm/cst unweighted; total = Σ λ·term (§4.4)
 };
 LossTerms combined_loss(const LaaNetOutputView& out, const LossTargets& targets, const LossWeights& weights);
+
+// Data-parallel training: the rows here are part of a global batch of
+// `images` rows with `hm_positives` heatmap positives. Each term is then this
+// share of the global batch's term (the BCE means divided by the global row
+// count, the focal sums by the global N_pos), so the shares' terms, and their
+// gradients, sum over the processes to those of the whole batch.
+struct GlobalBatch {
+  double images = 0;
+  double hm_positives = 0;
+};
+LossTerms combined_loss(const LaaNetOutputView& out, const LossTargets& targets, const LossWeights& weights,
+                        const GlobalBatch& global);
 
 }  // namespace laa

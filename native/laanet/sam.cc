@@ -136,6 +136,29 @@ StateDict SamAdam::state(const std::string& prefix) const {
   return out;
 }
 
+void SamAdam::broadcast_state(const std::function<void(std::vector<torch::Tensor>&)>& broadcast) {
+  std::vector<torch::Tensor> steps{torch::empty({int64_t(slots_.size())}, torch::kInt64)};
+  for (size_t i = 0; i < slots_.size(); ++i) steps[0][int64_t(i)] = slots_[i].step;
+  broadcast(steps);
+  std::vector<torch::Tensor> moments;
+  torch::NoGradGuard no_grad;
+  for (size_t i = 0; i < slots_.size(); ++i) {
+    auto& s = slots_[i];
+    s.step = steps[0][int64_t(i)].item<int64_t>();
+    if (s.step == 0) {
+      s.exp_avg = s.exp_avg_sq = torch::Tensor();
+      continue;
+    }
+    if (!s.exp_avg.defined()) {
+      s.exp_avg = torch::zeros_like(s.param, torch::MemoryFormat::Preserve);
+      s.exp_avg_sq = torch::zeros_like(s.param, torch::MemoryFormat::Preserve);
+    }
+    moments.push_back(s.exp_avg);
+    moments.push_back(s.exp_avg_sq);
+  }
+  broadcast(moments);
+}
+
 void SamAdam::load_state(const StateDict& all, const std::string& prefix) {
   std::map<std::string, const torch::Tensor*> by_name;
   for (const auto& kv : all)

@@ -60,6 +60,9 @@ class SamAdam {
   StateDict state(const std::string& prefix) const;
   // Restores what state() wrote; unknown or wrongly shaped entries are an EWEIGHTS error.
   void load_state(const StateDict& all, const std::string& prefix);
+  // Data-parallel training: makes every rank's Adam state rank 0's, through
+  // `broadcast` (in place, from rank 0): the step counts, then the moments.
+  void broadcast_state(const std::function<void(std::vector<torch::Tensor>&)>& broadcast);
 
  private:
   struct Slot {

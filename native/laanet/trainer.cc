@@ -7,6 +7,7 @@
 #include <cmath>
 #include <set>
 
+#include "laanet/batch_share.h"
 #include "laanet/checkpoint.h"
 #include "laanet/errors.h"
 #include "laanet/model.h"
@@ -79,7 +80,7 @@ void init_decoder_and_heads(LaaNetImpl& net) {
     if (auto* ct = item.value()->as<torch::nn::ConvTranspose2d>()) {
       const auto c_out = ct->weight.size(1);  // ConvTranspose weight: (in, out, k, k)
       ct->weight.normal_(0, std::sqrt(2.0 / double(16 * c_out)));
-    } else if (auto* bn = item.value()->as<torch::nn::BatchNorm2d>()) {
+    } else if (auto* bn = item.value()->as<BatchNorm2dImpl>()) {
       bn->weight.fill_(1);
       bn->bias.zero_();
     }
@@ -121,6 +122,8 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
     }
   }
   apply_threads(opts.threads);
+  // The rendezvous first: a run that cannot start fails before building anything.
+  if (opts.distributed) group_ = std::make_unique<ProcessGroup>(opts.dist);
   // PyTorch's default initialisers draw from the global generator: seeded for
   // this run inside its own stream (RunRng), the process's left as it was.
   rng_ = cpu_rng_state();
@@ -152,6 +155,18 @@ Trainer::Trainer(const TrainerOptions& opts) : opts_(opts) {
                                         std::to_string(backbone_params_.size()) + " tensors ('" + names[i] + "')");
   opt_ = std::make_unique<SamAdam>(params, names, opts.rho, opts.adam);
   net_->train();
+  if (group_) broadcast_state(/*optimizer=*/false);  // every rank starts from rank 0's weights and stream
+}
+
+void Trainer::broadcast_state(bool optimizer) {
+  std::vector<torch::Tensor> state;
+  for (auto& p : net_->parameters()) state.push_back(p);
+  for (auto& b : net_->buffers()) state.push_back(b);
+  group_->broadcast(state);
+  std::vector<torch::Tensor> rng{rng_.contiguous()};
+  group_->broadcast(rng);
+  rng_ = rng[0];
+  if (optimizer) opt_->broadcast_state([&](std::vector<torch::Tensor>& t) { group_->broadcast(t); });
 }
 
 void Trainer::init_weights() {
@@ -233,7 +248,7 @@ class AutocastScope {
 };
 }  // namespace
 
-LossTerms Trainer::run(const TrainBatch& b, torch::Tensor* cls_logits) {
+LossTerms Trainer::run(const TrainBatch& b, torch::Tensor* cls_logits, const GlobalBatch* global) {
   auto x = b.input.to(device_, torch::kFloat32);
   if (opts_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
   LaaNetOutput out;
@@ -247,7 +262,8 @@ LossTerms Trainer::run(const TrainBatch& b, torch::Tensor* cls_logits) {
   out.cstency = out.cstency.to(torch::kFloat32);
   if (cls_logits) *cls_logits = out.cls.detach();
   LossTargets t{b.heatmap.to(device_), b.consistency.to(device_), b.labels.to(device_)};
-  return combined_loss({out.hm, out.cls, out.cstency}, t, opts_.loss);
+  return global ? combined_loss({out.hm, out.cls, out.cstency}, t, opts_.loss, *global)
+                : combined_loss({out.hm, out.cls, out.cstency}, t, opts_.loss);
 }
 
 namespace {
@@ -279,35 +295,96 @@ void record(StepResult& r, const LossTerms& l, const torch::Tensor& logits, cons
 }
 }  // namespace
 
-StepResult Trainer::step(const TrainBatch& b) {
+// Distributed: one small all-reduce before the passes, of the stop requests
+// and of what normalises the losses (the global batch's rows and heatmap positives).
+GlobalBatch Trainer::global_batch(const TrainBatch& b, bool stop, bool* stopped) {
+  const double rows = double(b.input.size(0));
+  const double positives = b.heatmap.eq(1).sum().item<double>();
+  std::vector<torch::Tensor> head{torch::tensor({stop ? 1.0 : 0.0, rows, positives}, torch::kFloat64)};
+  group_->all_reduce_sum(head);
+  if (stopped) *stopped = head[0][0].item<double>() > 0;
+  return {head[0][1].item<double>(), head[0][2].item<double>()};
+}
+
+// Distributed, after each pass's backward: the trainable parameters'
+// gradients and the pass's loss terms, summed over the ranks (the terms are
+// shares of the global batch's, losses.h). Returns the global total; a
+// non-finite total on any rank makes it non-finite on all, so every rank
+// skips the same steps.
+double Trainer::reduce_pass(StepResult* r, double local_total, const LossTerms& l, const torch::Tensor& logits,
+                            const TrainBatch& b, const GlobalBatch& g, bool gradients) {
+  std::vector<torch::Tensor> all;
+  if (gradients)
+    for (auto& p : net_->parameters()) {
+      if (!p.requires_grad()) continue;  // the frozen backbone: the same on every rank
+      if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
+      all.push_back(p.mutable_grad());
+    }
+  double correct = 0;
+  if (r && logits.defined())
+    correct = (logits.reshape({-1}).cpu() > 0).to(torch::kFloat32).eq(b.labels.reshape({-1}).cpu()).sum().item<double>();
+  auto detached = [](const torch::Tensor& t) { return t.defined() ? t.detach().cpu().to(torch::kFloat64).item<double>() : 0.0; };
+  all.push_back(torch::tensor({local_total, detached(l.cls), detached(l.hm), detached(l.cst), correct}, torch::kFloat64));
+  group_->all_reduce_sum(all);
+  const auto& s = all.back();
+  if (r) {
+    r->total = s[0].item<double>();
+    r->cls = s[1].item<double>();
+    r->hm = s[2].item<double>();
+    r->cst = s[3].item<double>();
+    r->accuracy = s[4].item<double>() / g.images;
+    r->images = int64_t(g.images);
+  }
+  return s[0].item<double>();
+}
+
+StepResult Trainer::step(const TrainBatch& b, bool stop) {
   check_batch(b, opts_.input_size);
   apply_threads(opts_.threads);
+  StepResult r;
+  GlobalBatch global;
+  const uint64_t bytes0 = group_ ? group_->bytes_reduced() : 0;
+  if (group_) global = global_batch(b, stop, &r.stopped);
+  else r.stopped = stop;
+  if (r.stopped) return r;
   net_->train();
   RunRng rng(rng_);
-  StepResult r;
+  // The passes hold rows [offset, offset + N) of the global batch: dropout
+  // masks are drawn for all its rows, BatchNorm statistics summed over the
+  // ranks with syncBatchNorm.
+  BatchShareScope share({b.offset, b.total, group_ && opts_.dist.sync_batch_norm ? group_.get() : nullptr});
   // spec §5: the first pass at w gives the reported losses and accuracy; the
   // second (fresh dropout masks) at w + e(w) gives the gradient Adam uses.
   auto outcome = opt_->step([&](bool first) {
     torch::Tensor logits;
-    auto l = run(b, first ? &logits : nullptr);
+    auto l = run(b, first ? &logits : nullptr, group_ ? &global : nullptr);
     if (first) record(r, l, logits, b);
-    const double total = first ? r.total : l.total.item<double>();
+    double total = first ? r.total : l.total.item<double>();
     if (std::isfinite(total)) l.total.backward();
+    if (group_) total = reduce_pass(first ? &r : nullptr, total, l, logits, b, global, /*gradients=*/true);
     return total;
   });
   r.grad_norm = outcome.grad_norm;
   r.skipped = outcome.skipped;
+  if (group_) {
+    r.bytes_reduced = group_->bytes_reduced() - bytes0;
+    group_->report_progress(++steps_done_);
+  }
   return r;
 }
 
 StepResult Trainer::evaluate(const TrainBatch& b) {
   check_batch(b, opts_.input_size);
   apply_threads(opts_.threads);
+  GlobalBatch global;
+  if (group_) global = global_batch(b, false, nullptr);
   net_->eval();
   torch::NoGradGuard no_grad;
   StepResult r;
   torch::Tensor logits;
-  record(r, run(b, &logits), logits, b);
+  auto l = run(b, &logits, group_ ? &global : nullptr);
+  record(r, l, logits, b);
+  if (group_) reduce_pass(&r, r.total, l, logits, b, global, /*gradients=*/false);
   net_->train();
   return r;
 }
@@ -316,9 +393,9 @@ void Trainer::recalibrate_batchnorm(const std::vector<TrainBatch>& batches) {
   if (batches.empty()) throw Error(codes::kArg, "recalibration needs at least one batch");
   for (const auto& b : batches) check_batch(b, opts_.input_size);
   apply_threads(opts_.threads);
-  std::vector<std::pair<torch::nn::BatchNorm2dImpl*, c10::optional<double>>> bns;
+  std::vector<std::pair<BatchNorm2dImpl*, c10::optional<double>>> bns;
   for (auto& m : net_->modules(/*include_self=*/false))
-    if (auto* bn = m->as<torch::nn::BatchNorm2d>()) {
+    if (auto* bn = m->as<BatchNorm2dImpl>()) {
       bns.emplace_back(bn, bn->options.momentum());
       bn->options.momentum(c10::nullopt);  // cumulative average over the passes
       bn->reset_running_stats();
@@ -328,6 +405,10 @@ void Trainer::recalibrate_batchnorm(const std::vector<TrainBatch>& batches) {
   RunRng rng(rng_);
   AutocastScope amp(opts_.precision == "bfloat16", device_.is_cuda());  // the statistics training produces
   for (const auto& b : batches) {
+    // Distributed, each rank passes its rows and the statistics are always
+    // the global batch's (with or without syncBatchNorm): every rank ends
+    // with the buffers one process would compute.
+    BatchShareScope share({b.offset, b.total, group_.get()});
     auto x = b.input.to(device_, torch::kFloat32);
     if (opts_.channels_last) x = x.contiguous(torch::MemoryFormat::ChannelsLast);
     net_->forward(x);
@@ -336,6 +417,7 @@ void Trainer::recalibrate_batchnorm(const std::vector<TrainBatch>& batches) {
 }
 
 void Trainer::save_checkpoint(const std::string& path, const std::map<std::string, std::string>& metadata) {
+  if (!writes_files()) return;  // every rank holds the same state; rank 0 writes it
   StateDict all;
   for (auto& kv : official_state_dict(*net_))
     all.emplace_back(kModelPrefix + kv.first, kv.second.detach().cpu().contiguous());
@@ -346,10 +428,23 @@ void Trainer::save_checkpoint(const std::string& path, const std::map<std::strin
   meta["architecture"] = net_->spec.architecture;
   meta["input_size"] = std::to_string(opts_.input_size);
   meta["lr"] = c10::str(opt_->lr());
+  meta["world_size"] = std::to_string(world_size());
+  meta["sync_batch_norm"] = group_ && opts_.dist.sync_batch_norm ? "1" : "0";
   write_safetensors(path, all, meta);
 }
 
 std::map<std::string, std::string> Trainer::load_checkpoint(const std::string& path) {
+  // Distributed: rank 0 reads the file (the others need not see it) and sends the state.
+  if (!writes_files()) {
+    broadcast_state(/*optimizer=*/true);
+    return {};
+  }
+  auto meta = read_checkpoint(path);
+  if (group_) broadcast_state(/*optimizer=*/true);
+  return meta;
+}
+
+std::map<std::string, std::string> Trainer::read_checkpoint(const std::string& path) {
   SafetensorsFile file = read_safetensors(path);
   if (file.metadata["laa_checkpoint"] != "1")
     throw Error(codes::kWeights, "'" + path + "' is not a laa-native training checkpoint (no laa_checkpoint metadata)");
@@ -386,6 +481,7 @@ std::map<std::string, std::string> Trainer::load_checkpoint(const std::string& p
 
 void Trainer::export_weights(const std::string& path, const std::string& dtype,
                              const std::map<std::string, std::string>& metadata) {
+  if (!writes_files()) return;
   auto meta = metadata;
   meta["input_size"] = std::to_string(opts_.input_size);  // the scorer crops faces at this size
   save_weights(*net_, path, dtype.empty() ? torch::kFloat32 : parse_dtype(dtype), std::move(meta));

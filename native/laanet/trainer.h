@@ -11,6 +11,7 @@
 
 #include <torch/torch.h>
 
+#include "laanet/distributed.h"
 #include "laanet/laanet.h"
 #include "laanet/losses.h"
 #include "laanet/sam.h"
@@ -36,6 +37,12 @@ struct TrainerOptions {
   // says why) unless strict, which makes it an error (EUNSUPPORTED).
   bool strict = false;
   int threads = 0;
+  // Data-parallel training over several processes (distributed.h): rank 0's
+  // initial weights and random stream go to every rank, each rank trains on
+  // its rows of every global batch, the gradients of both SAM passes are
+  // summed over the ranks, and every rank takes the same step.
+  bool distributed = false;
+  DistributedOptions dist;
 };
 
 // A batch as the loss wants it (spec §3.9): inputs normalised to [−1, 1].
@@ -44,21 +51,29 @@ struct TrainBatch {
   torch::Tensor heatmap;      // (N, 1, S/4, S/4) float32
   torch::Tensor consistency;  // (N, 1, S/4, S/4) float32
   torch::Tensor labels;       // (N, 1) float32, 1 = fake
+  // Data-parallel training: these N rows are rows [offset, offset + N) of a
+  // global batch of `total` rows (0: the batch is the whole batch).
+  int64_t offset = 0, total = 0;
 };
 
 struct StepResult {
   double total = 0, cls = 0, hm = 0, cst = 0;  // first-pass losses (the official logs use them)
   double grad_norm = 0;                        // ‖∇‖ at the first pass (SAM's g)
   double accuracy = 0;                         // first-pass cls accuracy at 0.5
-  int64_t images = 0;
+  int64_t images = 0;                          // of the global batch when distributed
   bool skipped = false;                        // a non-finite loss: no update was made
+  bool stopped = false;                        // a rank asked to stop: no step was taken (distributed)
+  uint64_t bytes_reduced = 0;                  // all-reduced by this step (distributed)
 };
 
 class Trainer {
  public:
   explicit Trainer(const TrainerOptions& opts);
 
-  StepResult step(const TrainBatch& batch);   // one SAM step (two forward/backward passes)
+  // One SAM step (two forward/backward passes). Distributed, every rank
+  // passes its share of the same global batch; `stop` on any rank makes all
+  // of them return `stopped` without a step, at the same step.
+  StepResult step(const TrainBatch& batch, bool stop = false);
   StepResult evaluate(const TrainBatch& batch);  // eval mode, no update
 
   // "Precise BN": recompute every BatchNorm's running mean/variance as the plain
@@ -88,13 +103,23 @@ class Trainer {
                            const std::map<std::string, std::string>& metadata);
 
   LaaNet& net() { return net_; }
+  // The run's process group (nullptr in a single process). Files are written by rank 0 only.
+  ProcessGroup* group() const { return group_.get(); }
+  int rank() const { return group_ ? group_->rank() : 0; }
+  int world_size() const { return group_ ? group_->world_size() : 1; }
   const TrainerOptions& options() const { return opts_; }  // precision: what the passes run in
   const std::string& precision_note() const { return precision_note_; }
   int64_t parameter_count() const;
 
  private:
-  LossTerms run(const TrainBatch& b, torch::Tensor* cls_logits);
+  LossTerms run(const TrainBatch& b, torch::Tensor* cls_logits, const GlobalBatch* global);
   void init_weights();
+  GlobalBatch global_batch(const TrainBatch& b, bool stop, bool* stopped);
+  double reduce_pass(StepResult* r, double local_total, const LossTerms& l, const torch::Tensor& logits,
+                     const TrainBatch& b, const GlobalBatch& g, bool gradients);
+  void broadcast_state(bool optimizer);
+  bool writes_files() const { return rank() == 0; }
+  std::map<std::string, std::string> read_checkpoint(const std::string& path);
 
   TrainerOptions opts_;
   LaaNet net_{nullptr};  // built in the constructor, after the seed is set
@@ -104,6 +129,8 @@ class Trainer {
   bool frozen_ = false;
   std::string precision_note_;
   torch::Tensor rng_;  // the run's CPU random stream (RunRng in trainer.cc)
+  std::unique_ptr<ProcessGroup> group_;
+  int64_t steps_done_ = 0;
 };
 
 // spec §2.8 steps 2–3: decoder ConvTranspose ~ N(0, sqrt(2/(16·C))), decoder

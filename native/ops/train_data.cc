@@ -45,6 +45,11 @@ TrainLoader::TrainLoader(std::vector<PreparedRecord> records, const LoaderOption
     throw Error(codes::kArg, "the artifact gain must be ≥ 1 over ≥ 0 epochs, and SBI only (received ×" +
                                  std::to_string(opts_.gain_start) + " over " + std::to_string(opts_.gain_epochs) +
                                  " epochs, synthesis '" + opts_.synthesis + "')");
+  const int64_t rows = opts_.synthesis == "sbi" ? 2 * opts_.batch_items : opts_.batch_items;
+  if (opts_.world < 1 || opts_.rank < 0 || opts_.rank >= opts_.world || rows < opts_.world)
+    throw Error(codes::kArg, "a global batch of " + std::to_string(rows) + " images cannot be shared by " +
+                                 std::to_string(opts_.world) + " ranks (rank " + std::to_string(opts_.rank) +
+                                 "): every rank needs at least one image");
   std::map<std::string, std::vector<int64_t>> videos;  // sorted ids: the draw does not depend on file order
   for (int64_t i = 0; i < int64_t(records_.size()); ++i) videos[records_[size_t(i)].video].push_back(i);
   for (auto& kv : videos) by_video_.push_back(std::move(kv.second));
@@ -137,10 +142,22 @@ TrainBatch TrainLoader::build(int64_t epoch, int64_t step, const std::vector<int
   po.input_size = int(opts_.input_size);
   po.target_size = int(opts_.input_size / 4);
   po.train = opts_.augment;
-  std::vector<cv::Mat> images, boundaries;
-  std::vector<float> labels;
-  std::vector<cv::Mat> fakes, fake_bounds;
-  for (int64_t i = 0; i < opts_.batch_items; ++i) {
+  // Rows of the global batch: SBI collates (spec §6.2 step 10) the reals,
+  // then the fakes, then a random permutation; BI one image per item.
+  const bool sbi = opts_.synthesis == "sbi";
+  const int64_t items = opts_.batch_items, n = sbi ? 2 * items : items, s = opts_.input_size, t = s / 4;
+  std::vector<int64_t> perm(static_cast<size_t>(n), 0);
+  std::iota(perm.begin(), perm.end(), 0);
+  synth::Rng prng(synth::sample_seed(opts_.seed, epoch, -2 - step));
+  shuffle(perm, prng);
+  const int64_t lo = n * opts_.rank / opts_.world, hi = n * (opts_.rank + 1) / opts_.world;
+  std::vector<bool> needed(static_cast<size_t>(items), false);
+  for (int64_t k = lo; k < hi; ++k) needed[size_t(perm[size_t(k)] % items)] = true;
+
+  std::vector<cv::Mat> images(static_cast<size_t>(n)), boundaries(static_cast<size_t>(n));
+  std::vector<float> labels(static_cast<size_t>(n), 0);
+  for (int64_t i = 0; i < items; ++i) {
+    if (!needed[size_t(i)]) continue;
     const int64_t g = step * opts_.batch_items + i;
     synth::Rng rng(synth::sample_seed(opts_.seed, epoch, g));
     std::string last_error;
@@ -149,21 +166,22 @@ TrainBatch TrainLoader::build(int64_t epoch, int64_t step, const std::vector<int
       const int64_t rec = attempt == 0 ? order[size_t(g)] : order[size_t(rng.randint(0, int(order.size())))];
       try {
         const auto& r = records_[size_t(rec)];
-        if (opts_.synthesis == "sbi") {
+        if (sbi) {
           auto pair = synth::make_sbi_pair(image(rec), r.landmarks, rng, po);
           if (gain != 1) amplify_artifact(pair.real, pair.fake, gain);
-          images.push_back(pair.real);
-          boundaries.push_back(pair.boundary_real);
-          labels.push_back(0);
-          fakes.push_back(pair.fake);
-          fake_bounds.push_back(pair.boundary_fake);
+          images[size_t(i)] = pair.real;
+          boundaries[size_t(i)] = pair.boundary_real;
+          labels[size_t(i)] = 0;
+          images[size_t(items + i)] = pair.fake;
+          boundaries[size_t(items + i)] = pair.boundary_fake;
+          labels[size_t(items + i)] = 1;
         } else {
           const auto& cands = partners_[size_t(rec)];
           const int64_t p = cands[size_t(rng.randint(0, int(cands.size())))];
-          auto s = synth::make_bi_sample(image(rec), r.landmarks, image(p), records_[size_t(p)].landmarks, rng, po);
-          images.push_back(s.image);
-          boundaries.push_back(s.boundary);
-          labels.push_back(float(s.label));
+          auto bi = synth::make_bi_sample(image(rec), r.landmarks, image(p), records_[size_t(p)].landmarks, rng, po);
+          images[size_t(i)] = bi.image;
+          boundaries[size_t(i)] = bi.boundary;
+          labels[size_t(i)] = float(bi.label);
         }
         done = true;
       } catch (const std::exception& e) {
@@ -175,26 +193,16 @@ TrainBatch TrainLoader::build(int64_t epoch, int64_t step, const std::vector<int
                                        std::to_string(epoch) + " after " + std::to_string(kAttempts) +
                                        " attempts: " + last_error);
   }
-  // SBI collate (spec §6.2 step 10): the reals, then the fakes, then a random permutation.
-  for (size_t i = 0; i < fakes.size(); ++i) {
-    images.push_back(fakes[i]);
-    boundaries.push_back(fake_bounds[i]);
-    labels.push_back(1);
-  }
-  const int64_t n = int64_t(images.size()), s = opts_.input_size, t = s / 4;
-  std::vector<int64_t> perm(static_cast<size_t>(n), 0);
-  std::iota(perm.begin(), perm.end(), 0);
-  synth::Rng prng(synth::sample_seed(opts_.seed, epoch, -2 - step));
-  shuffle(perm, prng);
-
+  const int64_t rows = hi - lo;
   TrainBatch b;
-  b.input = torch::empty({n, 3, s, s}, torch::kFloat32);
-  b.heatmap = torch::empty({n, 1, t, t}, torch::kFloat32);
-  b.consistency = torch::empty({n, 1, t, t}, torch::kFloat32);
-  b.labels = torch::empty({n, 1}, torch::kFloat32);
+  b.input = torch::empty({rows, 3, s, s}, torch::kFloat32);
+  b.heatmap = torch::empty({rows, 1, t, t}, torch::kFloat32);
+  b.consistency = torch::empty({rows, 1, t, t}, torch::kFloat32);
+  b.labels = torch::empty({rows, 1}, torch::kFloat32);
+  if (opts_.world > 1) b.offset = lo, b.total = n;
   float* in = b.input.data_ptr<float>();
-  for (int64_t k = 0; k < n; ++k) {
-    const size_t src = size_t(perm[size_t(k)]);
+  for (int64_t k = 0; k < rows; ++k) {
+    const size_t src = size_t(perm[size_t(lo + k)]);
     const cv::Mat& img = images[src];
     if (img.rows != s || img.cols != s || img.type() != CV_8UC3)
       throw Error(codes::kInternal, "synthesis returned a " + std::to_string(img.cols) + "x" +

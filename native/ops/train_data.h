@@ -43,6 +43,11 @@ struct LoaderOptions {
   // gain falling linearly to ×1 at gain_epochs; plain SBI from then on.
   double gain_start = 1;
   int64_t gain_epochs = 0;
+  // Data-parallel training: this process makes rows [N·rank/world, N·(rank+1)/world)
+  // of every global batch of N rows (the batch itself a function of seed,
+  // epoch and step only), synthesising only the items those rows come from.
+  int rank = 0;
+  int world = 1;
 };
 
 class TrainLoader {
