@@ -28,7 +28,9 @@ nice -n 19 node "$repo/lib/cli.js" train "$work/prepared" --out "$stage2" "${com
   --eval-every 1 --until-epoch 1 $(resume "$stage2")
 # Stage 3 (what learnt): plain Adam (rho 0: twice the steps per hour of SAM), the classification loss weighted
 # 10 instead of 1 (the consistency and heatmap terms were ~25 and ~15 of a total of ~40, the classification
-# term 0.67), LR 1e-4 for the first quarter of an 8-epoch schedule, then linear decay; stopped after epoch 6 (the schedule has 2 more: --until-epoch 8).
+# term 0.67), LR 1e-4 for the first quarter of an 8-epoch schedule, then linear decay; stopped after epoch 6.
+# The schedule's last 2 epochs were run later (2026-12-02, --resume --until-epoch 8): dev-eval video AUC (8 frames)
+# 0.793 after epoch 7 and 0.793 after epoch 8, below epoch 6's 0.802, so the shipped weights stay epoch 6's.
 stage3=$work/runs/lite0-256-s3
 nice -n 19 node "$repo/lib/cli.js" train "$work/prepared" --out "$stage3" "${common[@]}" --rho 0 \
   --init-weights "$stage2/model.safetensors" --epochs 8 --freeze-epochs 0 --lr 1e-4 --lr-booster 1 --lambda-cls 10 \

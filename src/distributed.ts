@@ -57,7 +57,7 @@ function envInt(env: NodeJS.ProcessEnv, key: string): number | undefined {
  */
 export function resolveDistributed(options: DistributedOptions | boolean | undefined, env: NodeJS.ProcessEnv = process.env): ResolvedDistributed | undefined {
   if (options === false) return undefined;
-  if (options === undefined && env.WORLD_SIZE === undefined) return undefined;
+  if (options === undefined && !env.WORLD_SIZE) return undefined;
   const o: DistributedOptions = typeof options === 'object' && options !== null ? options : {};
   if (options !== undefined && typeof options !== 'boolean' && (typeof options !== 'object' || options === null))
     throw invalidArgument('options.distributed', 'true or { rank, worldSize, masterAddr, masterPort, timeoutMs, syncBatchNorm }', options);

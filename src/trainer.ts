@@ -367,7 +367,9 @@ export class Trainer {
         const was = Number(meta.world_size ?? 1);
         const now = dist?.worldSize ?? 1;
         if (was !== now) {
-          const note = `resuming a checkpoint of ${was} process${was > 1 ? 'es' : ''} with ${now}: the same batches, but sums in another order${o.distributed?.syncBatchNorm ? '' : ' and BatchNorm statistics over other rows'}, so not bit-identical to continuing with ${was}`;
+          // BatchNorm sees the whole global batch in one process or with syncBatchNorm; otherwise each rank's rows.
+          const local = (was > 1 && meta.sync_batch_norm !== '1') || (now > 1 && !o.distributed?.syncBatchNorm);
+          const note = `resuming a checkpoint of ${was} process${was > 1 ? 'es' : ''} with ${now}: the same batches, but sums in another order${local ? ' and BatchNorm statistics over other rows' : ''}, so not bit-identical to continuing with ${was}`;
           trainer.resumedFrom = { worldSize: was, note };
           if (rank0) process.emitWarning(`laa-native: ${note}`, { code: 'LAA_WORLD_SIZE_CHANGED' });
         }
@@ -390,6 +392,11 @@ export class Trainer {
   }
   get worldSize(): number {
     return this.options.distributed?.worldSize ?? 1;
+  }
+
+  /** Parameters of the network (what each all-reduce of a distributed step carries, × 4 bytes). */
+  get parameterCount(): number {
+    return this.#live().info().parameters;
   }
 
   get stepsPerEpoch(): number {
