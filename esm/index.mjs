@@ -28,3 +28,5 @@ export const {
 export default cjs;
 // Evaluation, metrics and reports.
 export const { evaluate, metrics, renderReport, writeReport, writeRocPng } = cjs;
+// Data-parallel training.
+export const { freePort, launch, resolveDistributed } = cjs;
