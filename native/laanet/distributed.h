@@ -2,8 +2,8 @@
 // rendezvous (served by rank 0 at MASTER_ADDR:MASTER_PORT) and a Gloo process
 // group over TCP. Nothing of the transport is our own. Every failure of a
 // collective (a peer that died, or did not answer within the timeout) becomes
-// laa::Error EDISTRIBUTED naming this rank and, where the store can tell, the
-// rank that fell behind.
+// laa::Error EDISTRIBUTED naming this rank and the ranks whose heartbeat in
+// the store stopped (or rank 0, when the store it serves is gone).
 #pragma once
 #include <cstdint>
 #include <memory>
@@ -44,7 +44,7 @@ class ProcessGroup final : public Collective {
   void barrier();
   // Rank 0's `value` on every rank, through the store.
   std::string share_string(const std::string& value);
-  // Records that this rank finished `steps` steps (the store names a rank that falls behind).
+  // Records in the store that this rank finished `steps` steps (EDISTRIBUTED messages quote it).
   void report_progress(int64_t steps);
 
   uint64_t bytes_reduced() const { return bytes_reduced_; }
