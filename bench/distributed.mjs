@@ -9,6 +9,7 @@ import * as fs from 'node:fs';
 import * as os from 'node:os';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { preparedClip } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -47,13 +48,7 @@ if (argv.includes('--child')) {
 }
 
 const { prepare, versions, freePort, Trainer } = await import(lib);
-const data = path.join(tmp, 'prepared');
-if (!fs.existsSync(path.join(data, 'index.jsonl'))) {
-  const input = path.join(tmp, 'videos');
-  fs.mkdirSync(input, { recursive: true });
-  fs.copyFileSync(path.join(root, 'test/fixtures/media/talking-head-2.mp4'), path.join(input, 'clip.mp4'));
-  await prepare({ input, output: data, framesPerVideo: 16 });
-}
+const data = await preparedClip(prepare, tmp);
 const cores = os.availableParallelism();
 const stepsPerEpoch = Math.floor(16 / items);
 const options = (extra) => ({

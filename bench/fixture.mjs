@@ -27,3 +27,16 @@ export async function referenceWeightsFile(LaaNet, backbone, size) {
   m.dispose();
   return file;
 }
+
+// The training benchmarks' data: 16 prepared frames of the test clip in `dir`/prepared (made once; `prepare` is
+// the caller's, from the build under test).
+export async function preparedClip(prepare, dir) {
+  const data = path.join(dir, 'prepared');
+  if (!fs.existsSync(path.join(data, 'index.jsonl'))) {
+    const input = path.join(dir, 'videos');
+    fs.mkdirSync(input, { recursive: true });
+    fs.copyFileSync(path.join(root, 'test/fixtures/media/talking-head-2.mp4'), path.join(input, 'clip.mp4'));
+    await prepare({ input, output: data, framesPerVideo: 16 });
+  }
+  return data;
+}

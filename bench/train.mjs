@@ -11,6 +11,7 @@ import { execFileSync, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { preparedClip } from './fixture.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
@@ -29,13 +30,7 @@ const tmp = path.join(root, 'bench', '.tmp', 'train');
 
 if (process.argv.includes('--child')) {
   const { Trainer, prepare } = await import(path.join(root, 'lib', 'index.js'));
-  const data = path.join(tmp, 'prepared');
-  if (!fs.existsSync(path.join(data, 'index.jsonl'))) {
-    const input = path.join(tmp, 'videos');
-    fs.mkdirSync(input, { recursive: true });
-    fs.copyFileSync(path.join(root, 'test/fixtures/media/talking-head-2.mp4'), path.join(input, 'clip.mp4'));
-    await prepare({ input, output: data, framesPerVideo: 16 });
-  }
+  const data = await preparedClip(prepare, tmp);
   fs.rmSync(path.join(tmp, 'out'), { recursive: true, force: true });
   const t = await Trainer.create({ data, outDir: path.join(tmp, 'out'), inputSize: size, batchSize: items, framesPerVideo: 16, epochs: 1, freezeEpochs: 0, threads, precision, rho });
   const batch = await t.makeBatch(0, 0);

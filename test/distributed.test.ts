@@ -7,13 +7,13 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { freePort, LaaError, prepare, resolveDistributed, Trainer, type TrainerOptions } from '../src';
+import { freePort, LaaError, resolveDistributed, Trainer, type TrainerOptions } from '../src';
 import { readSafetensors } from './support/safetensors';
+import { prepareTrainingSet } from './support/paths';
 
 const root = path.resolve(__dirname, '..');
 const tmp = path.join(root, 'test', '.tmp', 'distributed');
 const data = path.join(tmp, 'prepared');
-const media = path.join(root, 'test', 'fixtures', 'media');
 const rankScript = path.join(root, 'test', 'support', 'train-rank.mjs');
 const cli = path.join(root, 'lib', 'cli.js');
 
@@ -55,12 +55,7 @@ function weights(file: string): Map<string, Float32Array> {
 const rel = (a: number, b: number) => Math.abs(a - b) / Math.abs(b);
 
 beforeAll(async () => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const input = path.join(tmp, 'videos');
-  fs.mkdirSync(input, { recursive: true });
-  fs.copyFileSync(path.join(media, 'talking-head-2.mp4'), path.join(input, 'talking-head-2.mp4'));
-  fs.copyFileSync(path.join(media, 'obama-720p.jpg'), path.join(input, 'obama-720p.jpg'));
-  await prepare({ input, output: data, framesPerVideo: 4 });
+  await prepareTrainingSet(tmp);
 }, 120_000);
 
 describe('distributed options', () => {

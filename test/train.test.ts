@@ -6,8 +6,9 @@ import { spawn } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { evaluateSynthetic, LaaError, prepare, Trainer, versions, type TrainEvent, type TrainerOptions } from '../src';
+import { evaluateSynthetic, LaaError, Trainer, versions, type TrainEvent, type TrainerOptions } from '../src';
 import { readSafetensors } from './support/safetensors';
+import { prepareTrainingSet } from './support/paths';
 
 const root = path.resolve(__dirname, '..');
 const tmp = path.join(root, 'test', '.tmp', 'train');
@@ -34,12 +35,7 @@ function tensorsOf(file: string) {
 }
 
 beforeAll(async () => {
-  fs.rmSync(tmp, { recursive: true, force: true });
-  const input = path.join(tmp, 'videos');
-  fs.mkdirSync(input, { recursive: true });
-  fs.copyFileSync(path.join(media, 'talking-head-2.mp4'), path.join(input, 'talking-head-2.mp4'));
-  fs.copyFileSync(path.join(media, 'obama-720p.jpg'), path.join(input, 'obama-720p.jpg'));
-  const r = await prepare({ input, output: data, framesPerVideo: 4 });
+  const r = await prepareTrainingSet(tmp);
   expect(r.frames).toBeGreaterThanOrEqual(4);
 }, 120_000);
 

@@ -311,8 +311,8 @@ GlobalBatch Trainer::global_batch(const TrainBatch& b, bool stop, bool* stopped)
 // shares of the global batch's, losses.h). Returns the global total; a
 // non-finite total on any rank makes it non-finite on all, so every rank
 // skips the same steps.
-double Trainer::reduce_pass(StepResult* r, double local_total, const LossTerms& l, const torch::Tensor& logits,
-                            const TrainBatch& b, const GlobalBatch& g, bool gradients) {
+double Trainer::reduce_pass(StepResult* r, double local_total, const LossTerms& l, const TrainBatch& b,
+                            const GlobalBatch& g, bool gradients) {
   std::vector<torch::Tensor> all;
   if (gradients)
     for (auto& p : net_->parameters()) {
@@ -320,9 +320,7 @@ double Trainer::reduce_pass(StepResult* r, double local_total, const LossTerms& 
       if (!p.grad().defined()) p.mutable_grad() = torch::zeros_like(p);
       all.push_back(p.mutable_grad());
     }
-  double correct = 0;
-  if (r && logits.defined())
-    correct = (logits.reshape({-1}).cpu() > 0).to(torch::kFloat32).eq(b.labels.reshape({-1}).cpu()).sum().item<double>();
+  const double correct = r ? r->accuracy * double(b.input.size(0)) : 0;  // r holds this rank's record()
   auto detached = [](const torch::Tensor& t) { return t.defined() ? t.detach().cpu().to(torch::kFloat64).item<double>() : 0.0; };
   all.push_back(torch::tensor({local_total, detached(l.cls), detached(l.hm), detached(l.cst), correct}, torch::kFloat64));
   group_->all_reduce_sum(all);
@@ -361,7 +359,7 @@ StepResult Trainer::step(const TrainBatch& b, bool stop) {
     if (first) record(r, l, logits, b);
     double total = first ? r.total : l.total.item<double>();
     if (std::isfinite(total)) l.total.backward();
-    if (group_) total = reduce_pass(first ? &r : nullptr, total, l, logits, b, global, /*gradients=*/true);
+    if (group_) total = reduce_pass(first ? &r : nullptr, total, l, b, global, /*gradients=*/true);
     return total;
   });
   r.grad_norm = outcome.grad_norm;
@@ -384,7 +382,7 @@ StepResult Trainer::evaluate(const TrainBatch& b) {
   torch::Tensor logits;
   auto l = run(b, &logits, group_ ? &global : nullptr);
   record(r, l, logits, b);
-  if (group_) reduce_pass(&r, r.total, l, logits, b, global, /*gradients=*/false);
+  if (group_) reduce_pass(&r, r.total, l, b, global, /*gradients=*/false);
   net_->train();
   return r;
 }

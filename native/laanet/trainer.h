@@ -115,8 +115,8 @@ class Trainer {
   LossTerms run(const TrainBatch& b, torch::Tensor* cls_logits, const GlobalBatch* global);
   void init_weights();
   GlobalBatch global_batch(const TrainBatch& b, bool stop, bool* stopped);
-  double reduce_pass(StepResult* r, double local_total, const LossTerms& l, const torch::Tensor& logits,
-                     const TrainBatch& b, const GlobalBatch& g, bool gradients);
+  double reduce_pass(StepResult* r, double local_total, const LossTerms& l, const TrainBatch& b, const GlobalBatch& g,
+                     bool gradients);
   void broadcast_state(bool optimizer);
   bool writes_files() const { return rank() == 0; }
   std::map<std::string, std::string> read_checkpoint(const std::string& path);

@@ -45,9 +45,8 @@ TrainLoader::TrainLoader(std::vector<PreparedRecord> records, const LoaderOption
     throw Error(codes::kArg, "the artifact gain must be ≥ 1 over ≥ 0 epochs, and SBI only (received ×" +
                                  std::to_string(opts_.gain_start) + " over " + std::to_string(opts_.gain_epochs) +
                                  " epochs, synthesis '" + opts_.synthesis + "')");
-  const int64_t rows = opts_.synthesis == "sbi" ? 2 * opts_.batch_items : opts_.batch_items;
-  if (opts_.world < 1 || opts_.rank < 0 || opts_.rank >= opts_.world || rows < opts_.world)
-    throw Error(codes::kArg, "a global batch of " + std::to_string(rows) + " images cannot be shared by " +
+  if (opts_.world < 1 || opts_.rank < 0 || opts_.rank >= opts_.world || global_rows() < opts_.world)
+    throw Error(codes::kArg, "a global batch of " + std::to_string(global_rows()) + " images cannot be shared by " +
                                  std::to_string(opts_.world) + " ranks (rank " + std::to_string(opts_.rank) +
                                  "): every rank needs at least one image");
   std::map<std::string, std::vector<int64_t>> videos;  // sorted ids: the draw does not depend on file order
@@ -145,7 +144,7 @@ TrainBatch TrainLoader::build(int64_t epoch, int64_t step, const std::vector<int
   // Rows of the global batch: SBI collates (spec §6.2 step 10) the reals,
   // then the fakes, then a random permutation; BI one image per item.
   const bool sbi = opts_.synthesis == "sbi";
-  const int64_t items = opts_.batch_items, n = sbi ? 2 * items : items, s = opts_.input_size, t = s / 4;
+  const int64_t items = opts_.batch_items, n = global_rows(), s = opts_.input_size, t = s / 4;
   std::vector<int64_t> perm(static_cast<size_t>(n), 0);
   std::iota(perm.begin(), perm.end(), 0);
   synth::Rng prng(synth::sample_seed(opts_.seed, epoch, -2 - step));

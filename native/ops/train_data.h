@@ -69,6 +69,8 @@ class TrainLoader {
 
  private:
   std::vector<int64_t> draw_epoch(int64_t epoch) const;
+  // Images of a global batch: SBI makes a real and a fake per item, BI one image.
+  int64_t global_rows() const { return opts_.synthesis == "sbi" ? 2 * opts_.batch_items : opts_.batch_items; }
   TrainBatch build(int64_t epoch, int64_t step, const std::vector<int64_t>& order);
   cv::Mat image(int64_t record);
   void worker_loop();

@@ -14,3 +14,20 @@ export function tmpDir(name: string): string {
 
 /** The bundled model (in git, float16). */
 export const bundledModel = path.join(repoRoot, 'models', 'laa-native-lite0-sbi-256.safetensors');
+
+/**
+ * The small training set of the training tests, made fresh in `dir` (wiped first): a talking-head clip and a
+ * photo, 4 frames each at most, prepared into `dir/prepared`. Returns the prepared folder and the frame count.
+ */
+export async function prepareTrainingSet(dir: string): Promise<{ data: string; frames: number }> {
+  const { prepare } = await import('../../src');
+  const media = path.join(repoRoot, 'test', 'fixtures', 'media');
+  fs.rmSync(dir, { recursive: true, force: true });
+  const input = path.join(dir, 'videos');
+  fs.mkdirSync(input, { recursive: true });
+  fs.copyFileSync(path.join(media, 'talking-head-2.mp4'), path.join(input, 'talking-head-2.mp4'));
+  fs.copyFileSync(path.join(media, 'obama-720p.jpg'), path.join(input, 'obama-720p.jpg'));
+  const data = path.join(dir, 'prepared');
+  const r = await prepare({ input, output: data, framesPerVideo: 4 });
+  return { data, frames: r.frames };
+}
