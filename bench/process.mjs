@@ -1,6 +1,9 @@
-// Child process of bench/run.mjs: one fresh process loads a weights file and
-// times forwards at batch 1 (classification path). Prints JSON: load time, the
-// first call after load, and the median of the last 15 of 25 calls.
+// Child process of the speed benchmarks: one fresh process loads a weights file
+// and times forwards at batch 1 (classification path).
+// - default: prints JSON: load time, the first call after load, and the median
+//   of the last 15 of 25 calls;
+// - `--serve` (bench/spread.mjs): after loading and one call, answers
+//   { calls: k } messages with the times of k more calls.
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -9,17 +12,33 @@ const require = createRequire(import.meta.url);
 const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { LaaNet } = require(path.join(root, 'lib'));
 const [file, size, threads, dtype] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? 'float32'];
+const serve = process.argv.includes('--serve');
 
 const t0 = performance.now();
 const net = await LaaNet.load(file, { threads, dtype });
 const load = performance.now() - t0;
 const x = { data: new Float32Array(3 * size * size).map((_, i) => Math.sin(i * 0.37)), shape: [1, 3, size, size] };
-const t = [];
-for (let i = 0; i < 25; i++) {
-  const a = performance.now();
-  await net.forward(x, { heads: ['cls'] });
-  t.push(performance.now() - a);
+async function timed(n) {
+  const t = [];
+  for (let i = 0; i < n; i++) {
+    const a = performance.now();
+    await net.forward(x, { heads: ['cls'] });
+    t.push(performance.now() - a);
+  }
+  return t;
 }
-const last = t.slice(10).sort((a, b) => a - b);
-console.log(JSON.stringify({ load, first: t[0], steady: last[last.length >> 1] }));
-net.dispose();
+
+if (serve) {
+  const [first] = await timed(1);
+  process.send({ load, first });
+  process.on('message', async ({ calls }) => process.send({ times: await timed(calls) }));
+  process.on('disconnect', () => {
+    net.dispose();
+    process.exit(0);
+  });
+} else {
+  const t = await timed(25);
+  const last = t.slice(10).sort((a, b) => a - b);
+  console.log(JSON.stringify({ load, first: t[0], steady: last[last.length >> 1] }));
+  net.dispose();
+}

@@ -8,6 +8,7 @@
 #include "detector_binding.h"
 #include "encode_binding.h"
 #include "laanet/cpu_features.h"
+#include "laanet/tensor_arena.h"
 #include "ops/media.h"
 #include "libtorch_version.h"
 #include "model_binding.h"
@@ -67,6 +68,15 @@ Napi::Value Versions(const Napi::CallbackInfo& info) {
   cpu.Set("onednnIsa", f.onednn_isa);
   cpu.Set("atenCapability", f.aten_capability);
   o.Set("cpu", cpu);
+  const laa::TensorArenaStats a = laa::tensor_arena_stats();
+  Napi::Object arena = Napi::Object::New(env);
+  arena.Set("enabled", a.installed);
+  arena.Set("cachedBytes", double(a.cached_bytes));
+  arena.Set("inUseBytes", double(a.in_use_bytes));
+  arena.Set("capBytes", double(a.cap_bytes));
+  arena.Set("maps", double(a.maps));
+  arena.Set("reuses", double(a.reuses));
+  o.Set("tensorArena", arena);
   return o;
 }
 
@@ -86,6 +96,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   }
   static const bool blas_once = (single_threaded_blas(), true);
   (void)blas_once;
+  laa::install_tensor_arena();
   // FFmpeg opens local files and video containers only (ops::ffmpeg_input_options);
   // the user's own options come first, so ours win where they overlap.
   static const bool ffmpeg_once = [] {

@@ -129,6 +129,23 @@ export interface NativeVersions {
     /** ATen's vectorised kernels (at::show_config "CPU capability usage"). */
     atenCapability: string;
   };
+  /**
+   * The memory arena that keeps LibTorch's large CPU buffers (64 KiB and up) mapped between calls, so that a
+   * forward reuses its activations' pages instead of mapping and faulting them in again. Idle blocks are kept up
+   * to `capBytes` (an eighth of the RAM, at most 4 GiB; `LAA_NATIVE_ARENA_MB` sets it, 0 turns the arena off)
+   * and returned to the system when a model or trainer is disposed.
+   */
+  tensorArena: {
+    enabled: boolean;
+    /** Idle blocks kept for reuse. */
+    cachedBytes: number;
+    /** Blocks held by live tensors (weights, activations in flight). */
+    inUseBytes: number;
+    capBytes: number;
+    /** Blocks mapped from the system, and allocations served from idle blocks, since the process started. */
+    maps: number;
+    reuses: number;
+  };
 }
 
 export interface NativeWeightsFile {

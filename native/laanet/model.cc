@@ -82,6 +82,20 @@ torch::Device parse_device(const std::string& name) {
 
 void apply_threads(int threads) {
   if (threads > 0 && at::get_num_threads() != threads) at::set_num_threads(threads);
+  // LibTorch initialises its thread settings lazily in each OS thread, OpenMP
+  // workers included, the first time one runs a parallel ATen loop; in 1.13
+  // that calls at::set_num_threads, which recreates its pthreadpool (XNNPACK's),
+  // whose new thread spins ~20 ms on one of our cores. Left alone, a worker does
+  // so in the middle of the first forwards after load (measured on 2 cores: the
+  // first call after load 1.9x the steady state). A row-wise reduction makes
+  // every worker of the team run such a loop now, at load; a plain
+  // at::parallel_for here would not: this file is built without OpenMP.
+  static thread_local int team_ready_for = 0;
+  const int n = at::get_num_threads();
+  if (team_ready_for == n) return;
+  team_ready_for = n;
+  torch::NoGradGuard no_grad;
+  (void)torch::ones({n, int64_t(1) << 18}).sum(1);
 }
 
 Model::Model(const ModelOptions& opts) : Model(opts, backbone_spec(opts.backbone)) {}

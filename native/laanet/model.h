@@ -8,6 +8,7 @@
 
 #include "laanet/fused.h"
 #include "laanet/laanet.h"
+#include "laanet/tensor_arena.h"
 
 namespace laa {
 
@@ -78,6 +79,7 @@ class Model {
     return dtype_ == torch::kBFloat16 || dtype_ == torch::kFloat16 ? torch::kFloat32 : dtype_;
   }
 
+  TrimTensorArenaLast trim_arena_;
   LaaNet net_;
   std::unique_ptr<FusedLaaNet> fused_;  // inference plan, rebuilt when weights change
   torch::ScalarType dtype_ = torch::kFloat32;
@@ -118,7 +120,9 @@ LaaNetOutput to_cpu(const LaaNetOutput& o);
 void cast_floating(torch::nn::Module& module, torch::ScalarType dtype);
 
 // at::set_num_threads is per OS thread under OpenMP, so worker threads call
-// this before every piece of work.
+// this before every piece of work. The first call in a thread (and after a
+// change of count) also has every thread of its OpenMP team finish LibTorch's
+// one-time setup, so that it does not happen inside a forward.
 void apply_threads(int threads);
 
 }  // namespace laa

@@ -15,6 +15,7 @@
 #include "laanet/laanet.h"
 #include "laanet/losses.h"
 #include "laanet/sam.h"
+#include "laanet/tensor_arena.h"
 
 namespace laa {
 
@@ -121,6 +122,7 @@ class Trainer {
   bool writes_files() const { return rank() == 0; }
   std::map<std::string, std::string> read_checkpoint(const std::string& path);
 
+  TrimTensorArenaLast trim_arena_;
   TrainerOptions opts_;
   LaaNet net_{nullptr};  // built in the constructor, after the seed is set
   torch::Device device_ = torch::kCPU;

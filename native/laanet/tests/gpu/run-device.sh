@@ -71,7 +71,7 @@ build_gxx() {  # $1: 1|0 for LAA_GPU_AUTOCAST; a CUDA LibTorch is assumed
   # The quotes survive the sh -c below: the macro is a string literal.
   local flags="-std=c++17 -O2 -D_GLIBCXX_USE_CXX11_ABI=$abi -DLAA_WITH_CUDA=1 -DLAA_CUDA_VERSION='\"$cv\"' -DLAA_GPU_AUTOCAST=$1 $inc -I$root/native -I$root/include"
   local srcs="$here/laa_gpu_check.cc"
-  for f in backbones checkpoint cpu_features digest efficientnet efpn files fused heads laanet losses model pickle pth_reader safetensors sam trainer; do srcs="$srcs $root/native/laanet/$f.cc"; done
+  for f in backbones checkpoint cpu_features digest efficientnet efpn files fused heads laanet losses model pickle pth_reader safetensors sam tensor_arena trainer; do srcs="$srcs $root/native/laanet/$f.cc"; done
   echo "g++ fallback: $flags" >> "$out/build.txt"
   printf '%s\n' $srcs | xargs -P "$build_cores" -I{} sh -c \
     "c++ $flags -c {} -o $bd/gxx/\$(basename {} .cc).o" >> "$out/build.txt" 2>&1 || return 1
