@@ -3,7 +3,9 @@
 // - default: prints JSON: load time, the first call after load, and the median
 //   of the last 15 of 25 calls;
 // - `--serve` (bench/spread.mjs): after loading and one call, answers
-//   { calls: k } messages with the times of k more calls.
+//   { calls: k } messages with the times of k more calls;
+// - `--windows N`: N times what one default run does, in this one process
+//   (the host's own swings, with no new process in between).
 import { createRequire } from 'node:module';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,6 +15,8 @@ const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const { LaaNet } = require(path.join(root, 'lib'));
 const [file, size, threads, dtype] = [process.argv[2], Number(process.argv[3]), Number(process.argv[4]), process.argv[5] ?? 'float32'];
 const serve = process.argv.includes('--serve');
+const w = process.argv.indexOf('--windows');
+const windows = w > 0 ? Number(process.argv[w + 1]) : 1;
 
 const t0 = performance.now();
 const net = await LaaNet.load(file, { threads, dtype });
@@ -37,8 +41,14 @@ if (serve) {
     process.exit(0);
   });
 } else {
-  const t = await timed(25);
-  const last = t.slice(10).sort((a, b) => a - b);
-  console.log(JSON.stringify({ load, first: t[0], steady: last[last.length >> 1] }));
+  const steady = [];
+  let first;
+  for (let i = 0; i < windows; i++) {
+    const t = await timed(25);
+    first ??= t[0];
+    const last = t.slice(10).sort((a, b) => a - b);
+    steady.push(last[last.length >> 1]);
+  }
+  console.log(JSON.stringify({ load, first, steady: windows === 1 ? steady[0] : steady }));
   net.dispose();
 }

@@ -13,6 +13,7 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '..');
 const { LaaNet, versions } = require(path.join(root, 'lib'));
 const { readFixtureInput, referenceWeightsFile } = await import('./fixture.mjs');
+const { describe, interleaved, sequential, windows } = await import('./spread.mjs');
 
 const args = process.argv.slice(2);
 const flag = (name, dflt) => {
@@ -109,20 +110,18 @@ for (const r of liteRows) {
 }
 for (const m of Object.values(lite)) m.dispose();
 
-// One speed per process: 10 fresh processes load the same file and time batch-1 forwards.
+// One speed per process: 10 fresh processes load the same file and time batch-1 forwards, taking turns (the
+// processes' own differences) and one after the other (what a user sees, the host's swings included); for
+// comparison one process does the same 10 times over (the host's swings alone). bench/spread.mjs.
 const spread = {};
 for (const [name, backbone, size] of [['B4 384', 'efficientnet-b4', 384], ['Lite0 256', 'efficientnet-lite0', 256]]) {
   const file = await referenceWeightsFile(LaaNet, backbone, size);
-  const runs = [];
-  for (let i = 0; i < 10; i++) {
-    const r = spawnSync(process.execPath, [path.join(here, 'process.mjs'), file, String(size), String(threads)], { encoding: 'utf8' });
-    runs.push(JSON.parse(r.stdout.trim().split('\n').pop()));
-  }
-  const steady = runs.map((r) => r.steady);
-  const firstRatio = runs.map((r) => r.first / r.steady).sort((a, b) => a - b);
-  spread[name] = { steady, maxOverMin: Math.max(...steady) / Math.min(...steady), firstOverSteadyMedian: firstRatio[5], firstOverSteadyMax: firstRatio[9] };
-  console.log(`\n${name}, 10 fresh processes (batch 1, cls path fp32): steady medians ${steady.map((s) => s.toFixed(1)).join(' ')} ms; ` +
-    `max/min ${spread[name].maxOverMin.toFixed(2)}; first call after load / steady: median ${firstRatio[5].toFixed(2)}, worst ${firstRatio[9].toFixed(2)}`);
+  spread[name] = { interleaved: await interleaved(file, size, { threads }), sequential: sequential(file, size, { threads }),
+    oneProcess: windows(file, size, { threads }) };
+  console.log(`\n${name}, 10 fresh processes (batch 1, cls path fp32)`);
+  console.log(`  ${describe('taking turns', spread[name].interleaved)}`);
+  console.log(`  ${describe('one after the other', spread[name].sequential)}`);
+  console.log(`  ${describe('one process, 10 windows of 25 calls', spread[name].oneProcess, { first: false })}`);
 }
 
 // Peak memory of a fresh process that loads the model and runs a batch of 8.

@@ -10,6 +10,9 @@
 //   left between their medians is the processes' own state (memory layout,
 //   threads, page faults), which is what a process-level fix can change.
 //
+// - one process, N windows: a single process does N times what a fresh process
+//   does in the sequential design: the host's swings alone, for comparison.
+//
 // Usage as a module: spread(file, size, { threads, processes, env }); as a script:
 //   node bench/spread.mjs FILE SIZE [threads] [processes]
 import { fork, spawnSync } from 'node:child_process';
@@ -35,6 +38,13 @@ export function sequential(file, size, { threads = 2, processes = 10, env = proc
 
 // `variants`: [{ name, env }] to compare builds or settings under the same host conditions
 // (`processes` of each, loaded alternately); the result has one summary per variant name.
+export function windows(file, size, { threads = 2, processes = 10, env = process.env, dtype = 'float32' } = {}) {
+  const r = spawnSync(process.execPath, [child, file, String(size), String(threads), dtype, '--windows', String(processes)], { encoding: 'utf8', env });
+  if (r.status !== 0) throw new Error(`bench/process.mjs failed: ${r.stderr}`);
+  const { first, steady } = JSON.parse(r.stdout.trim().split('\n').pop());
+  return { ...summary(steady.map((s) => ({ first, steady: s }))), firstOverSteadyMedian: first / median(steady), firstOverSteadyMax: first / Math.min(...steady) };
+}
+
 export async function interleaved(file, size, { threads = 2, processes = 10, rounds, callsPerTurn = 4, variants, dtype = 'float32' } = {}) {
   const kinds = variants ?? [{ name: 'this build', env: process.env }];
   const kids = [];
@@ -47,7 +57,7 @@ export async function interleaved(file, size, { threads = 2, processes = 10, rou
         kids.push({ variant: v.name, proc: k, load: ready.load, first: ready.first, times: [] });
       }
     }
-    const n = rounds ?? Math.max(4, Math.ceil(6000 / (median(kids.map((k) => k.first)) * callsPerTurn * kids.length)) * 2);
+    const n = rounds ?? Math.max(10, Math.ceil(6000 / (median(kids.map((k) => k.first)) * callsPerTurn * kids.length)) * 2);
     for (let r = 0; r < n; r++) {
       for (let j = 0; j < kids.length; j++) {
         const k = kids[(j + r) % kids.length];  // a new order each round
@@ -90,9 +100,9 @@ function summary(runs, rounds) {
   };
 }
 
-export function describe(name, s) {
-  return `${name}: steady medians ${s.steady.map((v) => v.toFixed(1)).join(' ')} ms; max/min ${s.maxOverMin.toFixed(2)}; ` +
-    `first call after load / steady: median ${s.firstOverSteadyMedian.toFixed(2)}, worst ${s.firstOverSteadyMax.toFixed(2)}`;
+export function describe(name, s, { first = true } = {}) {
+  return `${name}: steady medians ${s.steady.map((v) => v.toFixed(1)).join(' ')} ms; max/min ${s.maxOverMin.toFixed(2)}` +
+    (first ? `; first call after load / steady: median ${s.firstOverSteadyMedian.toFixed(2)}, worst ${s.firstOverSteadyMax.toFixed(2)}` : '');
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
@@ -100,4 +110,5 @@ if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const opts = { threads: Number(threads), processes: Number(processes) };
   console.log(describe('interleaved', await interleaved(file, Number(size), opts)));
   console.log(describe('sequential', sequential(file, Number(size), opts)));
+  console.log(describe('one process', windows(file, Number(size), opts)));
 }

@@ -107,6 +107,10 @@ async function doctor() {
     const yes = (b: boolean) => (b ? 'yes' : 'no');
     rows.push(['cpu', `${c.brand || require('node:os').cpus()[0]?.model || '?'}, ${require('node:os').availableParallelism()} cores; AVX2 ${yes(c.avx2)}, AVX-512 ${yes(c.avx512)}, AVX512-BF16 ${yes(c.avx512Bf16)}, AMX ${yes(c.amx)}`]);
     rows.push(['kernels', `oneDNN ISA ${c.onednnIsa || 'unknown'}, ATen ${c.atenCapability || 'unknown'}; bfloat16 ${c.nativeBf16 ? 'native (fast here)' : 'not native: bfloat16 requests run in float32 (see README, CPU precision)'}`]);
+    const a = v.tensorArena;
+    rows.push(['memory', a.enabled
+      ? `tensor arena on: keeps up to ${(a.capBytes / 2 ** 20).toFixed(0)} MiB of idle buffers between calls (LAA_NATIVE_ARENA_MB${process.env.LAA_NATIVE_ARENA_MB ? `=${process.env.LAA_NATIVE_ARENA_MB}` : ''})`
+      : 'tensor arena off (LAA_NATIVE_ARENA_MB=0): every call maps and faults in its buffers afresh']);
     const maps = fs.existsSync('/proc/self/maps') ? fs.readFileSync('/proc/self/maps', 'utf8') : '';
     const lib = (name: RegExp) => maps.split('\n').map((l) => l.split(/\s+/).pop() ?? '').find((p) => name.test(p)) ?? '?';
     rows.push(['addon', lib(/laa_native|laa-native.*\.node$/)]);

@@ -100,15 +100,18 @@ describe('data-parallel training (Gloo, 2 processes)', () => {
     // drift apart within steps (bench/RESULTS.md measures it); that is no test of the split.
     const init = path.join(tmp, 'init.safetensors');
     const [one] = await train({ ...base(path.join(tmp, 'one')), exportInit: init }, 1);
+    // The float32 noise floor on this CPU: the same single process with 2 threads instead of 1 (another order of sums).
+    const [threads2] = await train(base(path.join(tmp, 'one-2-threads'), { threads: 2 }), 1);
     const two = await train(base(path.join(tmp, 'two'), { distributed: { syncBatchNorm: true } }), 2);
     expect(one.losses).toHaveLength(4);
     expect(two[0].losses).toEqual(two[1].losses); // every rank reports the global values
     expect(two[0].gradNorms).toEqual(two[1].gradNorms);
+    const noise = Math.max(...one.gradNorms!.map((g, s) => rel(threads2.gradNorms![s], g)));
     for (let s = 0; s < 4; s++) {
-      // Measured: loss within 1.5e-6, gradient norm within 3e-4 (LibTorch's BatchNorm vs the all-reduced one;
-      // 1 vs 2 threads in one process moves them by 3.6e-6 and 7e-5).
+      // Measured: loss within 1.5e-6 (Xeon) / 5e-6 (EPYC); gradient norm within 3e-4 on an AVX-512 Xeon, where
+      // 1 vs 2 threads moved it by 7e-5, and within 3.8e-3 on an AVX2 EPYC, where 1 vs 2 threads moved it by as much.
       expect(rel(two[0].losses[s], one.losses[s])).toBeLessThan(2e-5);
-      expect(rel(two[0].gradNorms![s], one.gradNorms![s])).toBeLessThan(2e-3);
+      expect(rel(two[0].gradNorms![s], one.gradNorms![s])).toBeLessThan(Math.max(2e-3, 2 * noise));
     }
     const a = weights(path.join(tmp, 'one', 'model.safetensors'));
     const b = weights(path.join(tmp, 'two', 'model.safetensors'));
