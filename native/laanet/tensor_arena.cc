@@ -6,6 +6,7 @@
 
 #include <cstdlib>
 #include <cstring>
+#include <map>
 #include <mutex>
 #include <new>
 #include <unordered_map>
@@ -64,8 +65,7 @@ class TensorArena final : public c10::Allocator {
     std::vector<std::pair<void*, size_t>> unmap;
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      for (auto& [size, blocks] : idle_)
-        for (void* p : blocks) unmap.emplace_back(p, size);
+      for (auto& [size, p] : idle_) unmap.emplace_back(p, size);
       idle_.clear();
       stats_.cached_bytes = 0;
       stats_.unmaps += unmap.size();
@@ -85,13 +85,17 @@ class TensorArena final : public c10::Allocator {
   void* take(size_t size) const {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      auto it = idle_.find(size);
-      if (it != idle_.end() && !it->second.empty()) {
-        void* p = it->second.back();
-        it->second.pop_back();
-        live_[p] = size;
-        stats_.cached_bytes -= size;
-        stats_.in_use_bytes += size;
+      // Best fit among the idle blocks up to twice the size: a block freed
+      // early in a forward serves a smaller buffer later in it, as glibc's
+      // free lists would, so the arena's peak stays near the working set.
+      auto it = idle_.lower_bound(size);
+      if (it != idle_.end() && it->first <= 2 * size) {
+        const size_t block = it->first;
+        void* p = it->second;
+        idle_.erase(it);
+        live_[p] = block;
+        stats_.cached_bytes -= block;
+        stats_.in_use_bytes += block;
         ++stats_.reuses;
         return p;
       }
@@ -123,7 +127,7 @@ class TensorArena final : public c10::Allocator {
       stats_.in_use_bytes -= size;
       keep = stats_.cached_bytes + size <= cap_;
       if (keep) {
-        idle_[size].push_back(p);
+        idle_.emplace(size, p);
         stats_.cached_bytes += size;
       } else {
         ++stats_.unmaps;
@@ -141,7 +145,7 @@ class TensorArena final : public c10::Allocator {
   c10::Allocator* fallback_;
   const size_t cap_;
   mutable std::mutex mutex_;
-  mutable std::unordered_map<size_t, std::vector<void*>> idle_;
+  mutable std::multimap<size_t, void*> idle_;  // by size, for best fit
   mutable std::unordered_map<void*, size_t> live_;
   mutable TensorArenaStats stats_;
 };
