@@ -1,6 +1,6 @@
 // One speed per process (issue #14): does a fresh process run the network at the
-// same speed as the next one? Two designs, both over N fresh processes that load
-// the same weights file and time batch-1 forwards (bench/process.mjs):
+// same speed as the next one? Three designs, over fresh processes that load the
+// same weights file and time batch-1 forwards (bench/process.mjs):
 //
 // - sequential: one process after the other, 25 calls each (what a user sees);
 //   on a shared VM the host's own swings, which last seconds, land on whole
@@ -9,12 +9,13 @@
 //   round after round; every process meets the same host conditions, so what is
 //   left between their medians is the processes' own state (memory layout,
 //   threads, page faults), which is what a process-level fix can change.
-//
 // - one process, N windows: a single process does N times what a fresh process
 //   does in the sequential design: the host's swings alone, for comparison.
 //
-// Usage as a module: spread(file, size, { threads, processes, env }); as a script:
-//   node bench/spread.mjs FILE SIZE [threads] [processes]
+// As a module: sequential / interleaved / windows(file, size, { threads, processes, ... }); as a script:
+//   node bench/spread.mjs FILE SIZE [threads] [processes] [OTHER_ADDON]
+// where OTHER_ADDON (a laa_native.node of another build) makes the interleaved run alternate processes of that build
+// and of this one, under the same host conditions (how bench/RESULTS.md compares before and after).
 import { fork, spawnSync } from 'node:child_process';
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -36,15 +37,15 @@ export function sequential(file, size, { threads = 2, processes = 10, env = proc
   return summary(runs);
 }
 
-// `variants`: [{ name, env }] to compare builds or settings under the same host conditions
-// (`processes` of each, loaded alternately); the result has one summary per variant name.
 export function windows(file, size, { threads = 2, processes = 10, env = process.env, dtype = 'float32' } = {}) {
   const r = spawnSync(process.execPath, [child, file, String(size), String(threads), dtype, '--windows', String(processes)], { encoding: 'utf8', env });
   if (r.status !== 0) throw new Error(`bench/process.mjs failed: ${r.stderr}`);
   const { first, steady } = JSON.parse(r.stdout.trim().split('\n').pop());
-  return { ...summary(steady.map((s) => ({ first, steady: s }))), firstOverSteadyMedian: first / median(steady), firstOverSteadyMax: first / Math.min(...steady) };
+  return summary(steady.map((s) => ({ first, steady: s })));
 }
 
+// `variants`: [{ name, env }] to compare builds or settings under the same host conditions
+// (`processes` of each, loaded alternately); the result has one summary per variant name.
 export async function interleaved(file, size, { threads = 2, processes = 10, rounds, callsPerTurn = 4, variants, dtype = 'float32' } = {}) {
   const kinds = variants ?? [{ name: 'this build', env: process.env }];
   const kids = [];
@@ -106,8 +107,13 @@ export function describe(name, s, { first = true } = {}) {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const [file, size, threads = '2', processes = '10'] = process.argv.slice(2);
+  const [file, size, threads = '2', processes = '10', other] = process.argv.slice(2);
   const opts = { threads: Number(threads), processes: Number(processes) };
+  if (other) {
+    const variants = [{ name: other, env: { ...process.env, LAA_NATIVE_BINDING: path.resolve(other) } }, { name: 'this build', env: process.env }];
+    for (const [name, r] of Object.entries(await interleaved(file, Number(size), { ...opts, variants }))) console.log(describe(`interleaved, ${name}`, r));
+    process.exit(0);
+  }
   console.log(describe('interleaved', await interleaved(file, Number(size), opts)));
   console.log(describe('sequential', sequential(file, Number(size), opts)));
   console.log(describe('one process', windows(file, Number(size), opts)));

@@ -8,7 +8,6 @@
 #include <cstring>
 #include <map>
 #include <mutex>
-#include <new>
 #include <unordered_map>
 #include <vector>
 
@@ -36,8 +35,8 @@ size_t default_cap() {
     const unsigned long long mb = std::strtoull(v, &end, 10);
     if (end != v && *end == '\0') return size_t(mb) << 20;
   }
-  // Idle blocks kept: an eighth of the RAM, at most 4 GiB (a B4 forward at
-  // 384², batch 32, holds about 1.6 GiB of activations).
+  // Idle blocks kept: an eighth of the RAM, at most 4 GiB; beyond it a freed
+  // block is unmapped at once, as without the arena.
   const long pages = sysconf(_SC_PHYS_PAGES), page = sysconf(_SC_PAGESIZE);
   const size_t ram = pages > 0 && page > 0 ? size_t(pages) * size_t(page) : size_t(8) << 30;
   return std::min(ram / 8, size_t(4) << 30);
@@ -61,7 +60,7 @@ class TensorArena final : public c10::Allocator {
 
   static TensorArena* instance;
 
-  void trim() {
+  void trim() const {
     std::vector<std::pair<void*, size_t>> unmap;
     {
       std::lock_guard<std::mutex> lock(mutex_);
@@ -101,6 +100,10 @@ class TensorArena final : public c10::Allocator {
       }
     }
     void* p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (p == MAP_FAILED) {  // give the idle blocks back first
+      trim();
+      p = mmap(nullptr, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    }
     if (p == MAP_FAILED) {
       // The same failure LibTorch's own allocator reports for a failed allocation.
       throw c10::Error({__func__, __FILE__, uint32_t(__LINE__)},
