@@ -46,17 +46,14 @@ class TensorArena final : public c10::Allocator {
  public:
   explicit TensorArena(c10::Allocator* fallback, size_t cap) : fallback_(fallback), cap_(cap) {}
 
-  c10::DataPtr allocate(size_t n) const override {
-    if (n < kMinBlock) return fallback_->allocate(n);
-    void* p = take(size_class(n));
-    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
-  }
+  // LibTorch 1.13 declares `allocate` const, 2.x (checked: 2.11) non-const,
+  // and 2.x adds a pure `copy_data`. All are written without `override`, so
+  // that each overrides where the base declares it, whatever the version.
+  c10::DataPtr allocate(size_t n) const { return allocate_block(n); }
+  c10::DataPtr allocate(size_t n) { return allocate_block(n); }
+  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   c10::DeleterFnPtr raw_deleter() const override { return &raw_release; }
-
-  // Pure virtual in LibTorch 2.x's Allocator (not in 1.13's): written without
-  // `override` so that it overrides where the base declares it, whatever the version.
-  void copy_data(void* dest, const void* src, std::size_t count) const { std::memcpy(dest, src, count); }
 
   static TensorArena* instance;
 
@@ -81,6 +78,12 @@ class TensorArena final : public c10::Allocator {
   }
 
  private:
+  c10::DataPtr allocate_block(size_t n) const {
+    if (n < kMinBlock) return fallback_->allocate(n);
+    void* p = take(size_class(n));
+    return {p, p, &release, c10::Device(c10::DeviceType::CPU)};
+  }
+
   void* take(size_t size) const {
     {
       std::lock_guard<std::mutex> lock(mutex_);
