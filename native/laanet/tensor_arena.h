@@ -1,10 +1,11 @@
 // Keeps LibTorch's large CPU buffers mapped between calls, as onnxruntime's
-// CPU memory arena does. Without it every forward maps, page-faults and zeroes
-// its activations afresh (measured on a 2-core AMD EPYC VM, batch 1, 2
+// CPU memory arena does. Without it, in some processes every forward maps,
+// page-faults and zeroes its activations afresh (measured on a 2-core AMD EPYC VM, batch 1, 2
 // threads: 6,700 page faults per Lite0 forward at 256², 17,900 per B4 forward
 // at 384²), and how much of that a process pays depended on glibc's per-thread
-// arenas and its adaptive mmap threshold: one process ran 44 ms per Lite0
-// forward, the next 54, another 30 (bench/RESULTS.md, issue #14).
+// arenas and its adaptive mmap threshold: one process ran a Lite0 forward in
+// 44 ms, the next in 54, and 30-35 ms once the faults were gone
+// (bench/RESULTS.md, issue #14).
 #pragma once
 #include <cstddef>
 #include <cstdint>
