@@ -7,6 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { LaaNet, versions, type Tensor } from '../src';
+import { inFreshProcess } from './support/fresh-process';
 import { fixturesDir, repoRoot, tmpDir } from './support/paths';
 import { readSafetensors } from './support/safetensors';
 
@@ -14,15 +15,7 @@ const cpuinfo = fs.existsSync('/proc/cpuinfo') ? fs.readFileSync('/proc/cpuinfo'
 const flag = (f: string) => new RegExp(`\\b${f}\\b`).test(cpuinfo);
 const lib = path.join(repoRoot, 'lib');
 
-/** Runs `script` in a fresh Node process (with `env`) and returns its JSON output. */
-function child(script: string, env: Record<string, string> = {}): any {
-  const out = execFileSync(process.execPath, ['-e', `const laa = require(${JSON.stringify(lib)});\n(async () => {\n${script}\n})().catch((e) => { console.log(JSON.stringify({ error: e.code, message: e.message })); });`], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return JSON.parse(out.trim().split('\n').pop()!);
-}
+const child = inFreshProcess;
 
 describe('versions().cpu', () => {
   it.skipIf(!cpuinfo)('reports the instruction sets the kernel reports [skipped without /proc/cpuinfo]', () => {

@@ -2,24 +2,13 @@
 // come from the tensor arena (reused, not mapped and faulted in on every
 // forward), and the load leaves nothing of LibTorch's one-time thread setup to
 // the first forwards. Each case runs in a fresh Node process, as a user's does.
-import { execFileSync } from 'node:child_process';
-import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { bundledModel, repoRoot } from './support/paths';
+import { inFreshProcess } from './support/fresh-process';
+import { bundledModel } from './support/paths';
 
-const lib = path.join(repoRoot, 'lib');
-
-/** Runs `script` in a fresh Node process (with `env`) and returns its last line as JSON. */
-function child(script: string, env: Record<string, string> = {}): any {
-  const out = execFileSync(process.execPath, ['-e', `const laa = require(${JSON.stringify(lib)});
-const input = (s) => ({ data: new Float32Array(3 * s * s).map((_, i) => Math.sin(i * 0.37)), shape: [1, 3, s, s] });
-(async () => {\n${script}\n})().catch((e) => { console.log(JSON.stringify({ error: e.code, message: e.message })); });`], {
-    encoding: 'utf8',
-    env: { ...process.env, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  return JSON.parse(out.trim().split('\n').pop()!);
-}
+/** A fresh process with `input(size)`: a deterministic 1×3×size×size input. */
+const child = (script: string, env: Record<string, string> = {}) =>
+  inFreshProcess(script, env, 'const input = (s) => ({ data: new Float32Array(3 * s * s).map((_, i) => Math.sin(i * 0.37)), shape: [1, 3, s, s] });');
 
 const median = (v: number[]) => [...v].sort((a, b) => a - b)[v.length >> 1];
 
