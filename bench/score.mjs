@@ -51,7 +51,7 @@ const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'laa-bench-'));
 const names = fs.readdirSync(clips).filter((f) => f.endsWith('.mp4')).sort().slice(0, 10);
 for (const n of names) fs.copyFileSync(path.join(clips, n), path.join(folder, n));
 const c0 = performance.now();
-const cli = spawnSync(process.execPath, [path.join(root, 'lib/cli.js'), 'score', folder, '--json'], { encoding: 'utf8' });
+const cli = spawnSync(process.execPath, [path.join(root, 'lib/cli/main.js'), 'score', folder, '--json'], { encoding: 'utf8' });
 const cliMs = performance.now() - c0;
 const lines = cli.stdout.trim().split('\n').map((l) => JSON.parse(l));
 console.log(`\nlaa-native score on ${names.length} clips (32 frames each): ${(cliMs / 1000).toFixed(1)} s, ${(cliMs / 1000 / names.length).toFixed(1)} s/clip, ${lines.filter((l) => l.ok).length} scored`);

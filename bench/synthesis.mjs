@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 // Training-sample synthesis speed (issue #4): one SBI pair = synthesis (spec
-// §6.2) + geometry/colour augmentation + the final warps + encodeTargets for
+// datasets/sbi/utils.py) + geometry/colour augmentation + the final warps + encodeTargets for
 // the real and the fake boundary, made one at a time (one worker thread;
 // run under `taskset -c 0` to pin the whole process to one core). Also BI.
 // Inputs are the 256×256 fixture crops, decoded once (pixels passed in), as a

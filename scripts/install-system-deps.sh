@@ -6,7 +6,7 @@
 set -euo pipefail
 
 runtime=(libtorch-dev libopencv-dev libdlib-dev libdlib-data libblas-dev liblapack-dev libopenblas0 ffmpeg)
-build=(cmake g++ make ninja-build nlohmann-json3-dev libgloo-dev)  # libgloo-dev: the headers c10d's Gloo process group includes
+build=(cmake g++ make ninja-build pkg-config nlohmann-json3-dev libgloo-dev libavcodec-dev libavutil-dev)  # libgloo-dev: the headers c10d's Gloo process group includes; libavcodec-dev: H.264 round trips (synthesis/degrade.cc)
 testing=(python3-torch python3-torchvision python3-numpy chromium clang-14 libclang-rt-14-dev)
 
 want=("${runtime[@]}" "${build[@]}")

@@ -7,7 +7,7 @@
 #   LAA_NATIVE_LIBTORCH=python LAA_NATIVE_PYTHON=venv/bin/python npm run prebuild
 #        -> laa-native.torch-2.11-cu13.0.addon + laa-native.torch-2.11-cu13.0.json
 # The non-default variants end in .addon so node-gyp-build never picks them;
-# src/native.ts chooses a variant by the LibTorch found at load time.
+# src/binding/native.ts chooses a variant by the LibTorch found at load time.
 # A build against an official CUDA LibTorch (LAA_NATIVE_LIBTORCH=/path) still goes to
 # prebuilds/<platform>-<arch>-cuda/ (LAA_NATIVE_VARIANT=cuda loads it).
 set -euo pipefail

@@ -4,4 +4,4 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 bash scripts/setup.sh
-node lib/cli.js score examples/media/talking-head.mp4 --report sample-report.html
+node lib/cli/main.js score examples/media/talking-head.mp4 --report sample-report.html

@@ -2,11 +2,11 @@
  * Train LAA-Net from the command line (issue #4):
  *   npm run train -- <prepared-data> --out runs/x [--epochs N --input-size 256 --resume ...]
  * The same options as `laa-native train --help`. The library API it drives
- * is `Trainer` (src/trainer.ts); this file is a thin TypeScript entry point.
+ * is `Trainer` (src/train/trainer.ts); this file is a thin TypeScript entry point.
  */
 import { Command, CommanderError } from 'commander';
-import { addTrainCommand } from '../src/train-cli';
-import { LaaError } from '../src/errors';
+import { addTrainCommand } from '../src/cli/train';
+import { LaaError } from '../src/binding/errors';
 
 async function main() {
   const program = new Command('train').exitOverride();

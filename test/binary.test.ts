@@ -6,7 +6,7 @@ import * as os from 'node:os';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { repoRoot } from './support/paths';
-import { binding } from '../src/native';
+import { binding } from '../src/binding/native';
 
 const addon = path.join(repoRoot, 'build', 'Release', 'laa_native.node');
 const env = { ...process.env, LD_LIBRARY_PATH: '' };
@@ -24,7 +24,7 @@ describe('the .node binary', () => {
   }, 600_000);
 
   it('laa-native doctor explains the machine and runs a forward pass', () => {
-    const out = execFileSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'doctor'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(repoRoot, 'lib/cli/main.js'), 'doctor'], { encoding: 'utf8' });
     for (const row of ['node', 'glibc', 'cpu', 'libtorch', 'cuda', 'opencv', 'dlib', 'landmarks']) expect(out).toMatch(new RegExp(`^${row}\\s`, 'm'));
     expect(out).toMatch(/^forward\s+ok:/m);
   });

@@ -123,7 +123,7 @@ describe('an official-format LAA-Net checkpoint (float64, module. prefix, optimi
 
   it('converts to float32 safetensors with the CLI, and the copy scores the same', async () => {
     const out = fx('converted.safetensors');
-    const stdout = execFileSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'convert', fx('official.pth'), out], { encoding: 'utf8' });
+    const stdout = execFileSync(process.execPath, [path.join(repoRoot, 'lib/cli/main.js'), 'convert', fx('official.pth'), out], { encoding: 'utf8' });
     expect(stdout).toContain('27,128,786 parameters, float32, epoch 7');
     const file = await readWeights(out);
     expect(file.tensors).toHaveLength(803);
@@ -140,7 +140,7 @@ describe('an official-format LAA-Net checkpoint (float64, module. prefix, optimi
   it('exits with 1 and a clear message when conversion fails, 2 on bad usage', () => {
     const run = (args: string[]) => {
       try {
-        execFileSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), ...args], { stdio: 'pipe' });
+        execFileSync(process.execPath, [path.join(repoRoot, 'lib/cli/main.js'), ...args], { stdio: 'pipe' });
         return { status: 0, stderr: '' };
       } catch (e) {
         const err = e as { status: number; stderr: Buffer };

@@ -30,7 +30,7 @@ describe('versions().cpu', () => {
   });
 
   it('doctor prints them and what bfloat16 does here', () => {
-    const out = execFileSync(process.execPath, [path.join(lib, 'cli.js'), 'doctor'], { encoding: 'utf8' });
+    const out = execFileSync(process.execPath, [path.join(lib, 'cli', 'main.js'), 'doctor'], { encoding: 'utf8' });
     expect(out).toMatch(/^cpu\s+.*AVX2 (yes|no), AVX-512 (yes|no), AVX512-BF16 (yes|no), AMX (yes|no)$/m);
     expect(out).toMatch(/^kernels\s+oneDNN ISA \S+, ATen \S+; bfloat16 (native|not native)/m);
     expect(out).toMatch(/^memory\s+tensor arena on: keeps up to \d+ MiB of idle buffers between calls/m);

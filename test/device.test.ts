@@ -99,7 +99,7 @@ describe('the CUDA build variant', () => {
     process.env.LAA_NATIVE_VARIANT = 'cuda';
     try {
       vi.resetModules();
-      const fresh = await import('../src/native');
+      const fresh = await import('../src/binding/native');
       const err = (() => {
         try {
           fresh.binding();

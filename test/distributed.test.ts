@@ -15,7 +15,7 @@ const root = path.resolve(__dirname, '..');
 const tmp = path.join(root, 'test', '.tmp', 'distributed');
 const data = path.join(tmp, 'prepared');
 const rankScript = path.join(root, 'test', 'support', 'train-rank.mjs');
-const cli = path.join(root, 'lib', 'cli.js');
+const cli = path.join(root, 'lib', 'cli', 'main.js');
 
 const base = (outDir: string, extra: Partial<TrainerOptions> = {}): TrainerOptions => ({
   data, outDir, inputSize: 128, batchSize: 2, framesPerVideo: 2, epochs: 2, freezeEpochs: 0, lr: 1e-9, threads: 1, seed: 7,

@@ -7,7 +7,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Detector, LaaNet, evaluate, metrics, writeRocPng, type EvalReport } from '../src';
-import { formatEvalTable } from '../src/cli-eval';
+import { formatEvalTable } from '../src/cli/eval';
 import { renderDrawing } from '../src/report/encode';
 import { repoRoot, tmpDir } from './support/paths';
 
@@ -107,7 +107,7 @@ describe('laa-native eval', () => {
   it('prints the report as JSON and writes roc.png (shorthand: a folder with real/ and fake/)', () => {
     const roc = path.join(dir, 'cli-roc.png');
     fs.rmSync(roc, { force: true });
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'eval', mini, '--frames', '1', '--json', '--roc', roc, '--weights', 'untrained'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli/main.js'), 'eval', mini, '--frames', '1', '--json', '--roc', roc, '--weights', 'untrained'], { encoding: 'utf8' });
     expect(r.stderr).toContain('UNTRAINED');
     expect(r.status).toBe(0);
     const out = JSON.parse(r.stdout) as EvalReport;
@@ -124,7 +124,7 @@ describe('laa-native eval', () => {
     expect(table).toMatch(new RegExp(`^frame\\s+${report.frame.n}\\s+${report.frame.nReal}\\s+${report.frame.nFake}\\s`, 'm'));
     expect(table).toContain(`scored 4/5 files`);
     expect(table).toMatch(/not-a-video\.mp4 {2}\[EUNSUPPORTED\]/);
-    const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), ...args], { encoding: 'utf8' });
+    const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli/main.js'), ...args], { encoding: 'utf8' });
     expect(cli(['eval', '--real', mini]).status).toBe(2);
     expect(cli(['eval', mini, '--real', mini]).status).toBe(2);
   });

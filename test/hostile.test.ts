@@ -14,7 +14,7 @@ import { readSafetensors, writeSafetensors } from './support/safetensors';
 const dir = tmpDir('hostile');
 const media = path.join(repoRoot, 'test', 'fixtures', 'media');
 const clip = path.join(media, 'talking-head-2.mp4');
-const cli = path.join(repoRoot, 'lib', 'cli.js');
+const cli = path.join(repoRoot, 'lib', 'cli', 'main.js');
 let net: LaaNet;
 let detector: Detector;
 

@@ -118,7 +118,7 @@ export { p };
     expect(v.src).toBe('python');
     expect(v.lib).toContain(path.dirname(path.dirname(torchPython)));
     expect(v.addon).toContain(path.join('node_modules', 'laa-native', 'prebuilds'));
-    const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli.js');
+    const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli', 'main.js');
     const sample = path.join(project, 'node_modules', 'laa-native', 'examples', 'media', 'talking-head.mp4');
     const line = JSON.parse(execFileSync(path.join(bin, 'node'), [cli, 'score', sample, '--frames', '2', '--json'], { cwd: project, env: variantEnv, encoding: 'utf8' }).trim());
     expect(line).toMatchObject({ ok: true, framesSampled: 2 });
@@ -138,7 +138,7 @@ export { p };
   });
 
   it('runs laa-native info and scores the bundled sample', () => {
-    const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli.js');
+    const cli = path.join(project, 'node_modules', 'laa-native', 'lib', 'cli', 'main.js');
     expect(node([cli, 'info'])).toMatch(/^libtorch\s+\d/m);
     const sample = path.join(project, 'node_modules', 'laa-native', 'examples', 'media', 'talking-head.mp4');
     const line = JSON.parse(node([cli, 'score', sample, '--frames', '2', '--json']).trim());

@@ -5,7 +5,7 @@
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { accuracy, averagePrecision, binaryMetrics, equalErrorRate, macroRecall, rocAuc, rocCurve, trapezoidArea } from '../src/metrics';
+import { accuracy, averagePrecision, binaryMetrics, equalErrorRate, macroRecall, rocAuc, rocCurve, trapezoidArea } from '../src/eval/metrics';
 import { repoRoot } from './support/paths';
 
 interface Case {

@@ -1,6 +1,7 @@
-// Training-data preparation (issue #4, spec §6.1): sampled frames -> largest
-// face -> 256×256 crop -> 68 landmarks -> eye-line alignment -> PNG + JSONL
-// index; resuming, incremental reruns, bad files, cancellation, the CLI.
+// Training-data preparation (issue #4; as the official images_crop.py and
+// geo_landmarks_extraction.py): sampled frames -> largest face -> 256×256 crop
+// -> 68 landmarks -> eye-line alignment -> PNG + JSONL index; resuming,
+// incremental reruns, bad files, cancellation, the CLI.
 import { spawn, spawnSync } from 'node:child_process';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
@@ -76,7 +77,8 @@ describe('prepare', () => {
       const [fw, fh] = r.video === videoId ? [480, 480] : [1280, 720];
       const [x, y, w, h] = r.box;
       expect(w).toBeGreaterThan(80);
-      // The crop is the box grown by int(0.25·size) per side, clamped to the frame (spec §6.1).
+      // The crop is the box grown by int(0.25·size) per side, clamped to the
+      // frame (official PADDING = 0.25).
       const [cx, cy, cw, ch] = r.crop;
       expect(cx).toBe(Math.max(0, x - Math.trunc(w * 0.25)));
       expect(cy).toBe(Math.max(0, y - Math.trunc(h * 0.25)));
@@ -223,7 +225,7 @@ describe('readPreparedIndex', () => {
 });
 
 describe('laa-native prepare (CLI)', () => {
-  const cli = path.join(repoRoot, 'lib/cli.js');
+  const cli = path.join(repoRoot, 'lib/cli/main.js');
 
   it('survives kill -9 mid-video: the rerun redoes that video, prints a summary and exits 0', async () => {
     const in3 = path.join(dir, 'in-cli');

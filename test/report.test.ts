@@ -7,7 +7,7 @@ import * as path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_MODEL_CAVEAT, DEFAULT_MODEL_NAME } from '../src/models';
+import { DEFAULT_MODEL_CAVEAT, DEFAULT_MODEL_NAME } from '../src/model/bundled';
 import { Detector, LaaNet, renderReport, writeReport, type FrameResult, type ScoreResult } from '../src';
 import { repoRoot, tmpDir } from './support/paths';
 
@@ -133,7 +133,7 @@ describe('laa-native score --report', () => {
   it('scores with heatmaps and writes the report of the file', () => {
     const file = path.join(dir, 'cli.html');
     fs.rmSync(file, { force: true });
-    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), 'score', clip, '--frames', '2', '--json', '--report', file, '--weights', 'untrained'], { encoding: 'utf8' });
+    const r = spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli/main.js'), 'score', clip, '--frames', '2', '--json', '--report', file, '--weights', 'untrained'], { encoding: 'utf8' });
     expect(r.status).toBe(0);
     const line = JSON.parse(r.stdout) as { score: number; label: string };
     const html = fs.readFileSync(file, 'utf8');

@@ -1,7 +1,8 @@
 // SAM(Adam) against a hand computation, and the LR schedule against the
-// official values (spec §5, Appendix B).
+// official values (`lib/optimizers/sam.py`, `lib/scheduler/linear_decay.py`;
+// table in docs/IMPLEMENTATION.md, Optimisation).
 import { describe, expect, it } from 'vitest';
-import { _samStepLinear, scheduledLr } from '../src/trainer';
+import { _samStepLinear, scheduledLr } from '../src/train/trainer';
 
 /** ∇ of mean((X·w − y)²) = (2/n)·Xᵀ(X·w − y). */
 function grad(x: number[][], y: number[], w: number[]): number[] {

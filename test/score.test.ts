@@ -5,7 +5,7 @@ import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AbortError, Detector, LaaNet, type FrameWithFace } from '../src';
-import { DEFAULT_MODEL_CAVEAT } from '../src/models';
+import { DEFAULT_MODEL_CAVEAT } from '../src/model/bundled';
 import { bundledModel, repoRoot, tmpDir } from './support/paths';
 
 const clip = path.join(repoRoot, 'examples/media/talking-head.mp4');
@@ -222,7 +222,7 @@ describe('bad input', () => {
 });
 
 describe('laa-native score (CLI)', () => {
-  const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli.js'), ...args], { encoding: 'utf8' });
+  const cli = (args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'lib/cli/main.js'), ...args], { encoding: 'utf8' });
 
   it('scores a file with --json with the bundled model by default, names it, exits 0', () => {
     const r = cli(['score', clip, '--frames', '2', '--json']);

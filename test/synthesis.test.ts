@@ -1,11 +1,12 @@
-// SBI and BI training-sample synthesis (spec §6.2–§6.7) on real faces:
-// test/fixtures/faces holds two 256×256 official-style face crops with dlib's
-// 68 landmarks predicted on them (test/support/make_face_fixtures.mjs).
+// SBI and BI training-sample synthesis (docs/IMPLEMENTATION.md, Data pipeline
+// and synthesis) on real faces: test/fixtures/faces holds two 256×256
+// official-style face crops with dlib's 68 landmarks predicted on them
+// (test/support/make_face_fixtures.mjs).
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeTargets, LaaError, synthesizeBi, synthesizeSbi, type Map2d } from '../src';
-import { binding } from '../src/native';
+import { binding } from '../src/binding/native';
 import { repoRoot } from './support/paths';
 import { readPngRgb } from './support/png.mjs';
 

@@ -1,9 +1,10 @@
 // Training targets and losses against the official encoder and loss
-// (shared/fixtures/targets), plus the worked facts of spec Appendix C.
+// (shared/fixtures/targets), plus the worked example of docs/IMPLEMENTATION.md
+// (Training targets), checked against the official encoder.
 import * as path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { encodeTargets, LaaError, losses, type Tensor } from '../src';
-import { binding } from '../src/native';
+import { binding } from '../src/binding/native';
 import { fixturesDir } from './support/paths';
 import { readSafetensors } from './support/safetensors';
 import { maxAbsDiff } from './support/tensors';
@@ -68,8 +69,9 @@ describe('losses against the official CombinedFocalLoss terms (float64)', () => 
   });
 });
 
-// Spec Appendix C: a soft disk of radius 30 whose boundary B peaks (255) exactly on
-// the 12 integer points at distance 30 from the centre.
+// Worked example (docs/IMPLEMENTATION.md, Training targets): a soft disk of
+// radius 30 whose boundary B peaks (255) exactly on the 12 integer points at
+// distance 30 from the centre.
 function softDisk(): Uint8Array {
   const b = new Uint8Array(HW);
   for (let y = 0; y < 96; y++)
@@ -81,7 +83,7 @@ function softDisk(): Uint8Array {
   return b;
 }
 
-describe('target properties (spec §3.5–3.7, Appendix C)', () => {
+describe('target properties (official _new_encode_target: drawing, consistency, real images)', () => {
   it('a real (all-zero) boundary gives all-zero targets', () => {
     const out = encodeTargets({ data: new Uint8Array(HW), shape: [96, 96] });
     expect(Math.max(...out.heatmap)).toBe(0);
@@ -96,8 +98,9 @@ describe('target properties (spec §3.5–3.7, Appendix C)', () => {
     expect(maxAbsDiff(out.consistency, Float32Array.from(b, (v) => v / 255))).toBe(0);
   });
 
-  // §3.5 quirk: with a symmetric > 128 cross of extent e around one 255 point,
-  // the peak lands at (j−1, i−1) for e = 8, 12, 16 and at (j, i) for e = 10, 14.
+  // Index-arithmetic quirk of the official Gaussian drawing: with a symmetric
+  // > 128 cross of extent e around one 255 point, the peak lands at
+  // (j−1, i−1) for e = 8, 12, 16 and at (j, i) for e = 10, 14.
   it.each([
     [8, -1], [10, 0], [12, -1], [14, 0], [16, -1],
   ])('a cross of extent %i puts the peak at offset %i', (extent, shift) => {

@@ -189,7 +189,8 @@ describe('Trainer', () => {
     expect(same('_conv_head.weight')).toBe(true);
     expect(same('deconv_1.0.0.weight')).toBe(false);
     expect(same('hm.3.weight')).toBe(false);
-    // BatchNorm statistics keep updating in the frozen backbone (spec §5).
+    // BatchNorm statistics keep updating in the frozen backbone (as in the
+    // official training, docs/IMPLEMENTATION.md, Optimisation).
     expect(same('_bn0.running_mean')).toBe(false);
   }, 120_000);
 
@@ -321,7 +322,7 @@ describe('Trainer', () => {
 
   it('a killed CLI run resumes from its last checkpoint', async () => {
     const out = path.join(tmp, 'killed');
-    const cli = path.join(root, 'lib', 'cli.js');
+    const cli = path.join(root, 'lib', 'cli', 'main.js');
     const args = [cli, 'train', data, '--out', out, '--input-size', '128', '--batch-size', '2', '--frames-per-video', '2', '--epochs', '2', '--freeze-epochs', '0', '--threads', '2', '--seed', '7', '--lr', '1e-4', '--checkpoint-every', '1'];
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     const log = path.join(out, 'log.jsonl');

@@ -1,6 +1,6 @@
 // Image headers read before any decoder runs (JPEG segments, PNG chunks, TIFF IFDs, BMP, WebP, PNM).
 #include "fuzz_input.h"
-#include "ops/image_header.h"
+#include "media/image_header.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   laa_fuzz::MemFile f(data, size);

@@ -13,7 +13,7 @@
 #include <exception>
 #include <string>
 
-#include "laanet/errors.h"
+#include "core/errors.h"
 
 namespace laa_fuzz {
 

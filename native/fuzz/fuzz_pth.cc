@@ -1,6 +1,6 @@
 // Whole .pth files: the zip container (records, CRC-32, sizes) and the legacy format (laa::read_pth).
 #include "fuzz_input.h"
-#include "laanet/pth_reader.h"
+#include "weights/pth_reader.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   laa_fuzz::MemFile f(data, size);

@@ -1,6 +1,6 @@
 // safetensors header and data (laa::read_safetensors).
 #include "fuzz_input.h"
-#include "laanet/safetensors.h"
+#include "weights/safetensors.h"
 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   laa_fuzz::MemFile f(data, size);

@@ -1,6 +1,6 @@
 /** In-memory image encoding through the addon (native/encode_binding.cc). */
-import { callNative, invalidArgument } from '../errors';
-import { binding } from '../native';
+import { callNative, invalidArgument } from '../binding/errors';
+import { binding } from '../binding/native';
 
 export type ImageFormat = 'png' | 'jpg';
 export type Rgb = [number, number, number];
