@@ -1,5 +1,10 @@
-// Face detection (dlib HOG frontal-face detector, no weights file) and
-// 68-point landmarks (dlib shape predictor). dlib stays out of this header.
+// Face detection and 68-point landmarks. Two of each:
+// - detectors: MediaPipe BlazeFace full-range (a CNN, OpenCV dnn on an ONNX
+//   file; the default) and dlib's HOG frontal-face detector (no weights file);
+// - landmarks: MediaPipe FaceMesh (468 points, OpenCV dnn; the 68 iBUG points
+//   taken from it by a fitted index map, plus the forehead) and dlib's shape
+//   predictor (the official 68-point model, whose terms exclude commercial use).
+// dlib and OpenCV dnn stay out of this header.
 #pragma once
 #include <memory>
 #include <string>
@@ -20,12 +25,17 @@ struct FaceBox {
   int64_t area() const { return int64_t(width()) * height(); }
 };
 
-// Not thread-safe: dlib's scanner keeps per-call buffers in the detector.
-// Use one instance per thread (construction is cheap: the HOG model is
-// compiled into dlib) or serialise calls.
+// Which detector: "hog" (dlib) or "blazeface" (its ONNX file in `model`).
+struct FaceDetectorSpec {
+  std::string kind = "hog";
+  std::string model;
+};
+
+// Not thread-safe: dlib's scanner and OpenCV's nets keep per-call buffers.
+// Use one instance per thread or serialise calls.
 class FaceDetector {
  public:
-  FaceDetector();
+  explicit FaceDetector(const FaceDetectorSpec& spec = {});
   ~FaceDetector();
   FaceDetector(FaceDetector&&) noexcept;
   FaceDetector& operator=(FaceDetector&&) noexcept;
@@ -45,8 +55,14 @@ class FaceDetector {
   // fixed window over an image pyramid with 5/6 steps, so their size jumps
   // in ~20% steps from frame to frame on a steady face (259 vs 216 px on
   // liveportrait_driving_d0), and they are framed tighter than RetinaFace's.
+  //
+  // BlazeFace sees the frame letterboxed into a 192² square (max_side and
+  // upsample do not apply); its boxes are mapped to RetinaFace's geometry
+  // (kBlazeToRetina) so that the official crop arithmetic sees the boxes it
+  // was written for; score is the detection probability.
   std::vector<FaceBox> detect(const cv::Mat& img, int max_side = 640, int upsample = 0,
                                double adjust_threshold = 0.0);
+  const FaceDetectorSpec& spec() const;
 
  private:
   struct Impl;
@@ -55,9 +71,10 @@ class FaceDetector {
 
 inline constexpr const char* kDefaultLandmarkModel = "/usr/share/dlib/shape_predictor_68_face_landmarks.dat";
 
-// Loading throws ENOENT (missing file) or ECORRUPT (not a shape predictor).
-// predict() is const and does not modify the model: one instance may be
-// shared between threads.
+// A `.dat` file is a dlib shape predictor, an `.onnx` file FaceMesh.
+// Loading throws ENOENT (missing file) or ECORRUPT (not a model of that kind).
+// predict() is const; the dlib model may be shared between threads, FaceMesh
+// runs under a lock of its own.
 class LandmarkPredictor {
  public:
   explicit LandmarkPredictor(const std::string& model_path = kDefaultLandmarkModel);
@@ -67,8 +84,11 @@ class LandmarkPredictor {
 
   // Landmarks (68 for the default model, iBUG order) in `img` coordinates,
   // predicted on the grayscale image as the official landmark script does.
-  std::vector<cv::Point2f> predict(const cv::Mat& img, const FaceBox& face) const;
+  // FaceMesh: the 68 points mapped from the mesh, then (with forehead) the
+  // forehead part of the face oval, left to right.
+  std::vector<cv::Point2f> predict(const cv::Mat& img, const FaceBox& face, bool forehead = false) const;
   int num_parts() const;
+  bool is_mesh() const;
 
  private:
   struct Impl;

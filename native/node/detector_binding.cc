@@ -78,7 +78,7 @@ class ScoreWorker : public PromiseWorker {
         job();
       });
     };
-    result_ = laa::score_media(*state_->model, state_->faces, path_, opts_, progress, *aborted_, compute);
+    result_ = laa::score_media(*state_->model, *state_->faces, path_, opts_, progress, *aborted_, compute);
   }
 
   Napi::Value Result(Napi::Env env) override {
@@ -146,9 +146,22 @@ DetectorWrap::DetectorWrap(const Napi::CallbackInfo& info) : Napi::ObjectWrap<De
     throw_failure(env, {laa::codes::kArg, "Expected a LaaNet for the detector's model"});
   auto* net = LaaNetWrap::Unwrap(info[0].As<Napi::Object>());
   if (!net->model) throw_failure(env, {laa::codes::kDisposed, "the LaaNet given to the detector has been disposed"});
+  // options: { faceDetector: 'blazeface' | 'hog', faceModel: the BlazeFace ONNX file } (src/model/faces.ts)
+  laa::ops::FaceDetectorSpec spec;
+  if (info[1].IsObject()) {
+    Napi::Object o = info[1].As<Napi::Object>();
+    if (o.Get("faceDetector").IsString()) spec.kind = o.Get("faceDetector").As<Napi::String>().Utf8Value();
+    if (o.Get("faceModel").IsString()) spec.model = o.Get("faceModel").As<Napi::String>().Utf8Value();
+  }
   state_ = std::make_shared<DetectorState>();
   state_->model = net->model;
   state_->threads = net->threads;
+  try {
+    state_->faces = std::make_unique<laa::ops::FaceDetector>(spec);
+  } catch (const laa::Error& e) {
+    state_.reset();
+    throw_failure(env, {e.code, e.what()});
+  }
 }
 
 // scoreMedia(path, {frames, heatmaps, batch, detectMaxSide, allFaces, landmarks, perturb?}, onProgress?, abortFlag) -> Promise

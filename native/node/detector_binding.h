@@ -15,7 +15,7 @@ namespace laa_node {
 // What a scoring job needs; jobs keep it alive past dispose().
 struct DetectorState {
   std::shared_ptr<laa::Model> model;
-  laa::ops::FaceDetector faces;  // not thread-safe: guarded by `mutex`
+  std::unique_ptr<laa::ops::FaceDetector> faces;  // not thread-safe: guarded by `mutex`
   std::unique_ptr<laa::ops::LandmarkPredictor> landmarks;
   std::string landmarks_path;
   std::mutex mutex;

@@ -35,16 +35,17 @@ std::shared_ptr<const laa::ops::LandmarkPredictor> shared_predictor(const std::s
 // is not thread-safe, so each job borrows one and gives it back.
 class DetectorPool {
  public:
-  std::unique_ptr<laa::ops::FaceDetector> take() {
+  std::unique_ptr<laa::ops::FaceDetector> take(const laa::ops::FaceDetectorSpec& spec) {
     {
       std::lock_guard<std::mutex> lock(mutex_);
-      if (!free_.empty()) {
-        auto d = std::move(free_.back());
-        free_.pop_back();
+      for (auto it = free_.begin(); it != free_.end(); ++it) {
+        if ((*it)->spec().kind != spec.kind || (*it)->spec().model != spec.model) continue;
+        auto d = std::move(*it);
+        free_.erase(it);
         return d;
       }
     }
-    return std::make_unique<laa::ops::FaceDetector>();
+    return std::make_unique<laa::ops::FaceDetector>(spec);
   }
   void give(std::unique_ptr<laa::ops::FaceDetector> d) {
     std::lock_guard<std::mutex> lock(mutex_);
@@ -84,16 +85,17 @@ Napi::Array rect_to_js(Napi::Env env, int x, int y, int w, int h) {
 class PrepareWorker : public PromiseWorker {
  public:
   PrepareWorker(Napi::Env env, std::string path, std::string frames_dir, laa::ops::PrepareOptions opts,
-                std::string landmarks_path, std::shared_ptr<std::atomic<bool>> aborted, Napi::Value on_progress)
+                std::string landmarks_path, laa::ops::FaceDetectorSpec spec, std::shared_ptr<std::atomic<bool>> aborted,
+                Napi::Value on_progress)
       : PromiseWorker(env, /*compute_thread=*/false), path_(std::move(path)), frames_dir_(std::move(frames_dir)),
-        opts_(opts), landmarks_path_(std::move(landmarks_path)), aborted_(std::move(aborted)),
+        opts_(opts), landmarks_path_(std::move(landmarks_path)), spec_(std::move(spec)), aborted_(std::move(aborted)),
         progress_(env, on_progress, "laa-native prepare progress") {}
 
  protected:
   void Run() override {
     auto predictor = shared_predictor(landmarks_path_);
     opts_.landmarks = predictor.get();
-    auto detector = detector_pool().take();
+    auto detector = detector_pool().take(spec_);
     struct Return {
       std::unique_ptr<laa::ops::FaceDetector>& d;
       ~Return() { detector_pool().give(std::move(d)); }
@@ -136,6 +138,7 @@ class PrepareWorker : public PromiseWorker {
   std::string path_, frames_dir_;
   laa::ops::PrepareOptions opts_;
   std::string landmarks_path_;
+  laa::ops::FaceDetectorSpec spec_;
   std::shared_ptr<std::atomic<bool>> aborted_;
   ProgressReporter progress_;
   laa::ops::PrepareResult result_;
@@ -151,9 +154,12 @@ Napi::Value PrepareMedia(const Napi::CallbackInfo& info) {
   laa::ops::PrepareOptions opts;
   opts.frames = o.Get("frames").As<Napi::Number>().Int32Value();
   opts.detect_max_side = o.Get("detectMaxSide").As<Napi::Number>().Int32Value();
+  laa::ops::FaceDetectorSpec spec;
+  spec.kind = o.Get("faceDetector").As<Napi::String>().Utf8Value();
+  spec.model = o.Get("faceModel").As<Napi::String>().Utf8Value();
   return PromiseWorker::start(new PrepareWorker(env, info[0].As<Napi::String>().Utf8Value(),
                                                 info[1].As<Napi::String>().Utf8Value(), opts,
-                                                o.Get("landmarks").As<Napi::String>().Utf8Value(),
+                                                o.Get("landmarks").As<Napi::String>().Utf8Value(), std::move(spec),
                                                 abort_flag_of(info[4]), info[3]));
 }
 

@@ -135,6 +135,9 @@ PrepareResult prepare_media(const std::string& path, const std::string& frames_d
       pf.box = boxes[0];
       pf.crop = rect;
       pf.orig_landmarks = opts.landmarks->predict(crop, in_crop);
+      // Whole pixels, as dlib's predictor gives them and the official landmark files hold them (FaceMesh's
+      // points are fractional): the prepared data has one format whichever model made it.
+      for (auto& p : pf.orig_landmarks) p = cv::Point2f(std::round(p.x), std::round(p.y));
       AlignedCrop aligned = align_on_eyes(crop, pf.orig_landmarks);
       pf.angle_deg = aligned.angle_deg;
       pf.landmarks = std::move(aligned.landmarks);

@@ -156,7 +156,8 @@ MediaScore score_media(Model& model, ops::FaceDetector& detector, const std::str
         next.store(frames.size());  // the others stop too
       }
     };
-    std::vector<ops::FaceDetector> extra(size_t(workers - 1));
+    std::vector<ops::FaceDetector> extra;
+    for (int w = 1; w < workers; ++w) extra.emplace_back(detector.spec());
     std::vector<std::thread> pool;
     for (auto& d : extra) pool.emplace_back(scan, std::ref(d), false);
     scan(detector, true);  // progress is reported from this thread only

@@ -194,7 +194,7 @@ export interface NativeDetector {
 }
 
 export interface Binding {
-  NativeDetector: new (model: NativeLaaNet) => NativeDetector;
+  NativeDetector: new (model: NativeLaaNet, options?: { faceDetector: string; faceModel: string }) => NativeDetector;
   AbortFlag: new () => NativeAbortFlag;
   readWeights(path: string): Promise<NativeWeightsFile>;
   convertBackbone(src: string, dst: string, backbone: string, dtype: string, metadata: Record<string, string>): Promise<{ tensors: number; parameters: number; classifier: boolean }>;

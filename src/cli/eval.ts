@@ -4,9 +4,11 @@
  */
 import { loadWeights } from '../model/bundled';
 import { readCalibration } from '../model/verdict';
+import type { FaceDetectorName } from '../model/faces';
+import { Detector } from '../detect/detector';
 import type { DTypeOption } from '../model/laanet';
 import type { Command } from 'commander';
-import { DEFAULT_THRESHOLD, dtypeOption, threadsOption, weightsOption, framesOption, probabilityOption } from './options';
+import { DEFAULT_THRESHOLD, faceDetectorOption, dtypeOption, threadsOption, weightsOption, framesOption, probabilityOption } from './options';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { LaaError } from '../binding/errors';
@@ -24,6 +26,7 @@ interface EvalCliOptions {
   threshold: number;
   json?: boolean;
   roc?: string;
+  faceDetector?: FaceDetectorName;
 }
 
 
@@ -57,11 +60,12 @@ async function run(dir: string | undefined, opts: EvalCliOptions) {
   if (!real?.length || !fake?.length) throw new LaaError('EINVAL', 'Expected --real <paths...> and --fake <paths...>, or a folder <dir> holding real/ and fake/');
   const net = await loadWeights(opts.weights, opts.threads, opts.dtype);
   const tty = process.stderr.isTTY;
+  const detector = await Detector.create({ weights: net, faceDetector: opts.faceDetector });
   const report = await evaluate({
     real,
     fake,
     frames: opts.frames,
-    weights: net,
+    detector,
     threads: opts.threads,
     threshold: opts.threshold,
     onProgress: tty ? ({ done, total, file }) => process.stderr.write(`\r\x1b[K${done}/${total} ${path.basename(file).slice(0, 50)}`) : undefined,
@@ -73,6 +77,7 @@ async function run(dir: string | undefined, opts: EvalCliOptions) {
     const thresholds = cal ? [{ name: 'uncertain', value: cal.uncertain }, { name: 'likely-fake', value: cal.likelyFake }] : [];
     await writeRocPng(report, opts.roc, { thresholds });
   }
+  detector.dispose();
   net.dispose();
   process.stdout.write(opts.json ? JSON.stringify(report) + '\n' : formatEvalTable(report));
   if (report.failed.length) process.exitCode = 1;
@@ -87,6 +92,7 @@ export function evalCommand(program: Command): void {
     .option('--real <paths...>', 'real videos/images, or directories of them')
     .option('--fake <paths...>', 'fake videos/images, or directories of them')
     .option(...framesOption)
+    .option(...faceDetectorOption)
     .option(...weightsOption)
     .option(...threadsOption)
     .option(...dtypeOption)

@@ -8,7 +8,7 @@
  * Exit codes: 0 success, 1 the work failed, 2 usage error.
  */
 import { Command, CommanderError } from 'commander';
-import { dtypeOption, threadsOption, weightsOption, detectMaxSideOption, framesOption, intOption, probabilityOption } from './options';
+import { faceDetectorOption, dtypeOption, threadsOption, weightsOption, detectMaxSideOption, framesOption, intOption, probabilityOption } from './options';
 import * as fs from 'node:fs';
 import * as path from 'node:path';
 import { Detector, type ScoreResult } from '../detect/detector';
@@ -17,6 +17,7 @@ import { LaaNet, type DType, type DTypeOption } from '../model/laanet';
 import { writeHeatmapOverlay } from '../report/overlay';
 import { loadWeights } from '../model/bundled';
 import { qualityCommands } from './quality';
+import { DEFAULT_FACE_DETECTOR, DEFAULT_LANDMARKS, FACE_MODELS, type FaceDetectorName } from '../model/faces';
 import { evalCommand } from './eval';
 import { writeReport } from '../report/html';
 import { addTrainCommand } from './train';
@@ -55,11 +56,11 @@ function progressBar(file: string) {
   };
 }
 
-async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; dtype?: DTypeOption; json?: boolean; heatmapDir?: string; threshold?: number; allFaces?: boolean; report?: string }) {
+async function score(inputs: string[], opts: { frames: number; weights?: string; threads?: number; dtype?: DTypeOption; json?: boolean; heatmapDir?: string; threshold?: number; allFaces?: boolean; report?: string; faceDetector?: FaceDetectorName }) {
   const files = expandInputs(inputs);
   if (files.length === 0) throw new LaaError('EINVAL', `no media files in ${inputs.join(', ')}`);
   const net = await loadWeights(opts.weights, opts.threads, opts.dtype);
-  const detector = await Detector.create({ weights: net });
+  const detector = await Detector.create({ weights: net, faceDetector: opts.faceDetector });
   let failed = 0;
   const modelName = net.info.metadata.model_name ?? (net.info.source.startsWith('fill-rule:') ? 'untrained fill-rule weights' : path.basename(net.info.source));
   if (!opts.json) process.stdout.write(`model: ${modelName}\n${'file'.padEnd(48)} ${'P(fake)'.padStart(8)}  label  faces/frames  seconds  verdict (percentile among real videos)\n`);
@@ -115,8 +116,12 @@ async function doctor() {
     rows.push(['cuda', v.cuda ? `yes, ${v.cudaDevices} device(s)` : v.cudaBuild ? `no GPU visible (the LibTorch is a CUDA ${v.cudaVersion} build)` : 'no (a CPU-only LibTorch)']);
     rows.push(['opencv', `${v.opencv} at ${lib(/libopencv_core\.so/)}`]);
     rows.push(['dlib', `${v.dlib} at ${lib(/libdlib\.so/)}`]);
-    const model = '/usr/share/dlib/shape_predictor_68_face_landmarks.dat';
-    rows.push(['landmarks', fs.existsSync(model) ? model : `missing (${model}; install libdlib-data)`]);
+    // Every face model the package can load, where it comes from and its licence (src/model/faces.ts).
+    for (const m of Object.values(FACE_MODELS)) {
+      const where = m.file ? (fs.existsSync(m.file) ? m.file : `missing: ${m.file}`) : 'built into dlib';
+      const dflt = m.name === DEFAULT_FACE_DETECTOR || m.name === DEFAULT_LANDMARKS ? ' [default]' : '';
+      rows.push([m.role === 'detector' ? 'faces' : 'landmarks', `${m.name}${dflt}: ${where}; ${m.licence}${m.nonCommercial ? ' (not loaded by any default)' : ''}`]);
+    }
     const net = await LaaNet.reference(undefined, {});
     const t0 = performance.now();
     const out = await net.forward({ data: new Float32Array(3 * 64 * 64), shape: [1, 3, 64, 64] }, { heads: ['cls'] });
@@ -146,7 +151,7 @@ function reportPath(report: string, file: string, count: number): string {
   return path.join(report, `${path.basename(file)}.html`);
 }
 
-async function prepareCommand(input: string, output: string, opts: { frames: number; detectMaxSide: number; landmarks?: string; jobs: number; json?: boolean }) {
+async function prepareCommand(input: string, output: string, opts: { frames: number; detectMaxSide: number; landmarks?: string; faceDetector?: FaceDetectorName; jobs: number; json?: boolean }) {
   const tty = process.stderr.isTTY;
   let videosLine = '';
   const onProgress = (p: PrepareProgress) => {
@@ -160,7 +165,7 @@ async function prepareCommand(input: string, output: string, opts: { frames: num
   process.once('SIGINT', onSigint);
   const started = performance.now();
   try {
-    const r = await prepare({ input, output, framesPerVideo: opts.frames, detectMaxSide: opts.detectMaxSide, landmarkModel: opts.landmarks, concurrency: opts.jobs, signal: ac.signal, onProgress });
+    const r = await prepare({ input, output, framesPerVideo: opts.frames, detectMaxSide: opts.detectMaxSide, landmarks: opts.landmarks, faceDetector: opts.faceDetector, concurrency: opts.jobs, signal: ac.signal, onProgress });
     if (tty) process.stderr.write('\r\x1b[K');
     const secs = (performance.now() - started) / 1000;
     if (opts.json) process.stdout.write(JSON.stringify({ ...r, seconds: secs }) + '\n');
@@ -240,6 +245,7 @@ export function buildProgram(): Command {
     .description('score videos or images (files or directories) for face manipulation')
     .argument('<paths...>', 'video/image files or directories of them')
     .option(...framesOption)
+    .option(...faceDetectorOption)
     .option(...weightsOption)
     .option(...threadsOption)
     .option(...dtypeOption)
@@ -260,7 +266,8 @@ export function buildProgram(): Command {
     .argument('<output>', 'output folder (frames/, index.jsonl); an existing one is resumed')
     .option(...framesOption)
     .option(...detectMaxSideOption)
-    .option('--landmarks <file>', 'dlib 68-point shape predictor (default: libdlib-data\'s)')
+    .option(...faceDetectorOption)
+    .option('--landmarks <name|file>', "facemesh (default, Apache-2.0) | dlib68 (the official model; not for commercial use) | a model file")
     .option('--jobs <n>', 'files prepared at once', intOption('--jobs', 1, 64), 1)
     .option('--json', 'print the result as one JSON line')
     .action(async (input: string, output: string, opts) => prepareCommand(input, output, opts));

@@ -29,4 +29,6 @@ export const weightsOption = ['--weights <file>', 'model weights (.safetensors o
 export const threadsOption = ['--threads <n>', 'LibTorch threads', intOption('--threads', 1, MAX_THREADS)] as const;
 /** `--dtype`. */
 export const dtypeOption = ['--dtype <dtype>', 'auto (the fastest accurate here) | float32 | float64 | bfloat16', 'auto'] as const;
+/** `--face-detector`. */
+export const faceDetectorOption = ['--face-detector <name>', 'blazeface (default: a CNN, finds turned and small faces) | hog (dlib, frontal faces only)'] as const;
 export { DEFAULT_THRESHOLD };

@@ -7,7 +7,8 @@ import { Detector } from '../detect/detector';
 import { defaultModelPath, loadWeights } from '../model/bundled';
 import { calibrate } from '../eval/calibrate';
 import { formatRobustnessTable, robustness, ROBUSTNESS_LADDER, writeRobustnessPng } from '../eval/robustness';
-import { dtypeOption, framesOption, threadsOption, weightsOption } from './options';
+import type { FaceDetectorName } from '../model/faces';
+import { faceDetectorOption, dtypeOption, framesOption, threadsOption, weightsOption } from './options';
 
 function realFake(dir: string | undefined, opts: { real?: string[]; fake?: string[] }): { real: string[]; fake: string[] } {
   if (dir !== undefined) {
@@ -63,13 +64,14 @@ export function qualityCommands(program: Command): void {
     .option(...weightsOption)
     .option(...threadsOption)
     .option(...dtypeOption)
+    .option(...faceDetectorOption)
     .option('--kinds <kinds...>', `only these degradations: ${ROBUSTNESS_LADDER.map((s) => s.kind).join(' ')}`)
     .option('--png <file>', 'write the plot (video AUC against level, one panel per degradation)')
     .option('--json', 'print the report as JSON')
-    .action(async (dir: string | undefined, o: { real?: string[]; fake?: string[]; frames: number; weights?: string; threads?: number; dtype?: 'auto'; kinds?: string[]; png?: string; json?: boolean }) => {
+    .action(async (dir: string | undefined, o: { real?: string[]; fake?: string[]; frames: number; weights?: string; threads?: number; dtype?: 'auto'; kinds?: string[]; png?: string; json?: boolean; faceDetector?: FaceDetectorName }) => {
       const { real, fake } = realFake(dir, o);
       const net = await loadWeights(o.weights, o.threads, o.dtype);
-      const detector = await Detector.create({ weights: net });
+      const detector = await Detector.create({ weights: net, faceDetector: o.faceDetector });
       const tty = process.stderr.isTTY;
       try {
         const r = await robustness({

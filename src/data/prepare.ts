@@ -20,7 +20,7 @@ import * as path from 'node:path';
 import * as readline from 'node:readline';
 import { AbortError, callNative, checkFunction, checkPath, checkSignal, ensureDir, invalidArgument, LaaError, type LaaErrorCode } from '../binding/errors';
 import { checkDetectMaxSide, checkFrames } from '../model/defaults';
-import { DEFAULT_LANDMARK_MODEL } from '../detect/detector';
+import { DEFAULT_FACE_DETECTOR, DEFAULT_LANDMARKS, resolveFaceDetector, resolveLandmarks, type FaceDetectorName, type LandmarkModelName } from '../model/faces';
 import { binding, type NativeAbortFlag } from '../binding/native';
 
 export type PreparePhase = 'frame' | 'video';
@@ -47,7 +47,11 @@ export interface PrepareOptions {
   onProgress?: (p: PrepareProgress) => void;
   /** Longest side of the frame copy the face detector sees (default 640). */
   detectMaxSide?: number;
-  /** dlib 68-point shape predictor (default: libdlib-data's). */
+  /** The face detector (default `blazeface`; `hog` is dlib's, as the earlier releases prepared). */
+  faceDetector?: FaceDetectorName;
+  /** Landmarks: `facemesh` (default, Apache-2.0), `dlib68` (the official 68-point model; its terms exclude commercial use) or a model file. */
+  landmarks?: LandmarkModelName | string;
+  /** A landmark model file (kept for earlier callers; `landmarks` takes precedence). */
   landmarkModel?: string;
   /** Files prepared at once, one thread each (default 1). */
   concurrency?: number;
@@ -125,7 +129,7 @@ type PrepareBinding = {
   prepareMedia(
     file: string,
     framesDir: string,
-    options: { frames: number; detectMaxSide: number; landmarks: string },
+    options: { frames: number; detectMaxSide: number; landmarks: string; faceDetector: string; faceModel: string },
     onProgress: ((done: number, total: number) => void) | undefined,
     abort: NativeAbortFlag,
   ): Promise<NativePrepared>;
@@ -161,6 +165,7 @@ interface Settings {
   framesPerVideo: number;
   detectMaxSide: number;
   landmarkModel: string;
+  faceDetector: FaceDetectorName;
 }
 
 /** '<dir>/a/b.mp4' -> 'a__b'. */
@@ -240,7 +245,8 @@ function sameSettings(m: Marker, s: Settings): boolean {
     !!m.settings &&
     (!m.isVideo || m.settings.framesPerVideo === s.framesPerVideo) &&
     m.settings.detectMaxSide === s.detectMaxSide &&
-    m.settings.landmarkModel === s.landmarkModel
+    m.settings.landmarkModel === s.landmarkModel &&
+    (m.settings.faceDetector ?? 'hog') === s.faceDetector
   );
 }
 
@@ -263,11 +269,11 @@ export async function prepare(options: PrepareOptions): Promise<PrepareResult> {
   const detectMaxSide = checkDetectMaxSide('options.detectMaxSide', options.detectMaxSide);
   const concurrency = options.concurrency ?? 1;
   if (!Number.isInteger(concurrency) || concurrency < 1 || concurrency > 64) throw invalidArgument('options.concurrency', 'an integer from 1 to 64', concurrency);
-  const landmarkModel = options.landmarkModel ?? DEFAULT_LANDMARK_MODEL;
-  if (typeof landmarkModel !== 'string' || landmarkModel.length === 0) throw invalidArgument('options.landmarkModel', 'a model file path', landmarkModel);
+  const landmarkModel = resolveLandmarks(options.landmarks ?? options.landmarkModel ?? DEFAULT_LANDMARKS);
+  const faces = resolveFaceDetector(options.faceDetector ?? DEFAULT_FACE_DETECTOR);
   const { signal, onProgress } = options;
   if (signal?.aborted) throw new AbortError(signal.reason);
-  const settings: Settings = { framesPerVideo, detectMaxSide, landmarkModel: path.resolve(landmarkModel) };
+  const settings: Settings = { framesPerVideo, detectMaxSide, landmarkModel, faceDetector: faces.kind };
 
   const input = path.resolve(options.input);
   const output = path.resolve(options.output);
@@ -364,7 +370,7 @@ async function prepareLocked(
     });
     const progress = onProgress ? (done: number, t: number) => onProgress({ phase: 'frame', video: s.id, done, total: t }) : undefined;
     const r = await callNative(() =>
-      native.prepareMedia(s.file, framesDir, { frames: framesPerVideo, detectMaxSide, landmarks: settings.landmarkModel }, progress, flag),
+      native.prepareMedia(s.file, framesDir, { frames: framesPerVideo, detectMaxSide, landmarks: settings.landmarkModel, faceDetector: settings.faceDetector, faceModel: resolveFaceDetector(settings.faceDetector).model }, progress, flag),
     );
     const lines = r.frames
       .map((f) => {

@@ -2,6 +2,7 @@ import { AbortError, checkFunction, checkOptions, checkPath, checkSignal, Dispos
 import { defaultModelPath } from '../model/bundled';
 import { checkDetectMaxSide, checkFrames, checkThreshold, DEFAULT_THRESHOLD } from '../model/defaults';
 import type { Degradation } from '../model/types';
+import { DEFAULT_FACE_DETECTOR, DEFAULT_LANDMARKS, FACE_MODELS, resolveFaceDetector, resolveLandmarks, type FaceDetectorName } from '../model/faces';
 import { explainVerdict, percentileOf, readCalibration, verdictOf, type Calibration } from '../model/verdict';
 import { LaaNet, type DTypeOption, type Device, type ModelInfo } from '../model/laanet';
 import { binding, type NativeDetector, type NativeMediaScore } from '../binding/native';
@@ -21,6 +22,11 @@ export interface DetectorOptions {
   strict?: boolean;
   device?: Device;
   threads?: number;
+  /**
+   * The face detector: `blazeface` (default: MediaPipe's CNN, Apache-2.0; finds three-quarter and small faces) or
+   * `hog` (dlib's frontal-face detector). Boxes of both are mapped to the RetinaFace framing the official crop expects.
+   */
+  faceDetector?: FaceDetectorName;
 }
 
 export type ProgressStage = 'decode' | 'detect' | 'infer';
@@ -50,8 +56,8 @@ export interface ScoreOptions {
 }
 
 
-/** dlib's 68-point model from Debian's libdlib-data. */
-export const DEFAULT_LANDMARK_MODEL = '/usr/share/dlib/shape_predictor_68_face_landmarks.dat';
+/** The landmark model `landmarks: true` loads: FaceMesh (Apache-2.0), its 68 iBUG points (src/model/faces.ts). */
+export const DEFAULT_LANDMARK_MODEL = FACE_MODELS.facemesh.file!;
 
 /**
  * Scores videos and images: frames are sampled, the largest face of each is
@@ -86,7 +92,9 @@ export class Detector {
     const site = new Error();
     try {
       const calibration = readCalibration(net.info.metadata);
-      return new Detector(new (binding().NativeDetector)(net._nativeHandle()), net, owns, calibration);
+      const faces = resolveFaceDetector(options.faceDetector ?? DEFAULT_FACE_DETECTOR);
+      const native = new (binding().NativeDetector)(net._nativeHandle(), { faceDetector: faces.kind, faceModel: faces.model });
+      return new Detector(native, net, owns, calibration);
     } catch (err) {
       if (owns) net.dispose();
       throw fromNative(err, site);
@@ -138,8 +146,9 @@ export class Detector {
     const onProgress = checkFunction<NonNullable<ScoreOptions['onProgress']>>('options.onProgress', options.onProgress);
     for (const key of ['heatmaps', 'allFaces'] as const)
       if (options[key] !== undefined && typeof options[key] !== 'boolean') throw invalidArgument(`options.${key}`, 'a boolean', options[key]);
-    const landmarks = options.landmarks === true ? DEFAULT_LANDMARK_MODEL : options.landmarks || '';
-    if (typeof landmarks !== 'string') throw invalidArgument('options.landmarks', 'a boolean or a model file path', options.landmarks);
+    if (options.landmarks !== undefined && typeof options.landmarks !== 'boolean' && typeof options.landmarks !== 'string')
+      throw invalidArgument('options.landmarks', "a boolean, 'facemesh', 'dlib68' or a model file path", options.landmarks);
+    const landmarks = options.landmarks === true ? resolveLandmarks(DEFAULT_LANDMARKS) : options.landmarks ? resolveLandmarks(options.landmarks) : '';
     const perturb = options.perturb === undefined ? undefined : checkOptions('options.perturb', options.perturb) as Degradation;
     if (signal?.aborted) throw new AbortError(signal.reason);
 
